@@ -1,0 +1,78 @@
+"""The config schema: every key an experiment may set, with its default.
+
+Experiments start from :func:`base_config` and change what they need; the command line can then
+override any key (``--config.objective.beta=4``) and nothing else, because configs are locked.
+"""
+
+from __future__ import annotations
+
+import ml_collections
+from ml_collections import config_dict
+
+
+def base_config() -> ml_collections.ConfigDict:
+    c = ml_collections.ConfigDict()
+    c.seed = 0
+
+    c.data = ml_collections.ConfigDict()
+    c.data.name = "shapes"  # "shapes" | an IDX directory name ("mnist", ...) | "tfds:NAME"
+    c.data.dir = config_dict.placeholder(str)  # explicit directory; else the search path
+    c.data.binarize = "none"  # "none" | "static" (x > 0.5) | "dynamic" (resampled per epoch)
+    c.data.num_train = 0  # 0 = the whole split; else the first N examples
+    c.data.num_test = 0
+    # Source-specific options, e.g. shapes: resolution / num_train / num_test.
+    c.data.options = ml_collections.ConfigDict()
+
+    c.model = ml_collections.ConfigDict()
+    c.model.latent_dim = 20
+    c.model.posterior = "gaussian"  # "gaussian" (VAE) | "delta" (deterministic AE)
+    c.model.likelihood = "bernoulli"  # "bernoulli" | "gaussian"
+    c.model.gaussian_sigma = "fixed"  # "fixed" | "shared" | "per_pixel"
+    c.model.fixed_sigma = 1.0
+    c.model.encoder = ml_collections.ConfigDict(
+        dict(kind="mlp", hidden=(500,), channels=(32, 32, 64, 64), dense=256, activation="relu")
+    )
+    c.model.decoder = ml_collections.ConfigDict(
+        dict(
+            kind="mlp",
+            hidden=(500,),
+            channels=(64, 64, 32, 32),
+            dense=256,
+            activation="relu",
+            upsample="resize",  # conv decoders: "resize" (nearest + 3x3 conv) | "transpose"
+        )
+    )
+
+    c.objective = ml_collections.ConfigDict()
+    c.objective.name = "elbo"  # "elbo" | "reconstruction"
+    c.objective.beta = 1.0
+
+    c.optimizer = ml_collections.ConfigDict()
+    c.optimizer.name = "adam"  # "adam" | "adamw" | "sgd" | "rmsprop"
+    c.optimizer.learning_rate = 1e-3
+    c.optimizer.b1 = 0.9
+    c.optimizer.b2 = 0.999
+    c.optimizer.eps = 1e-8
+    c.optimizer.momentum = 0.9  # sgd / rmsprop
+    c.optimizer.weight_decay = 0.0  # adamw
+    c.optimizer.clip_norm = 0.0  # global-norm clipping; 0 = off
+    c.optimizer.schedule = "constant"  # "constant" | "cosine" | "linear"
+    c.optimizer.warmup_steps = 0
+    c.optimizer.final_fraction = 0.0  # cosine/linear end value as a fraction of the peak
+
+    c.train = ml_collections.ConfigDict()
+    c.train.batch_size = 128
+    c.train.num_steps = 0  # give exactly one of num_steps / num_epochs
+    c.train.num_epochs = 0
+    c.train.log_every = 100
+    c.train.checkpoint_every = 1000
+    c.train.keep_checkpoints = 3
+    c.train.steps_per_call = 500  # steps per dispatch (lax.scan); capped at one epoch
+    c.train.on_nonfinite = "stop"  # "stop" | "skip"
+    c.train.progress = True
+
+    c.eval = ml_collections.ConfigDict()
+    c.eval.iwae_k = 5000
+    c.eval.batch_size = 500  # test examples per evaluation batch
+    c.eval.max_samples_per_call = 1_000_000  # bounds memory: examples x importance samples
+    return c

@@ -1,0 +1,13 @@
+"""Distributions: the currency between encoder, prior, decoder and objective.
+
+Method names follow distrax (``sample``, ``log_prob``, ``kl_divergence``, ``mean``, ``mode``) so a
+user can swap in distrax or ``tfp.substrates.jax`` objects. Every distribution is a pytree
+(``flax.struct.dataclass``) so it can cross ``jit``/``vmap`` boundaries. Event dimensions are
+summed: ``log_prob`` returns one value per example, ``[B]``.
+"""
+
+from aejax.distributions.likelihoods import Bernoulli, Gaussian
+from aejax.distributions.posteriors import Delta, DiagonalGaussian
+from aejax.distributions.priors import StandardNormal
+
+__all__ = ["Bernoulli", "Delta", "DiagonalGaussian", "Gaussian", "StandardNormal"]

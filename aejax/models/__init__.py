@@ -1,0 +1,19 @@
+"""Model glue: an autoencoder is encoder + posterior head + prior + decoder + likelihood head."""
+
+from aejax.models.autoencoder import AutoEncoder
+from aejax.models.heads import (
+    BernoulliHead,
+    DeltaPosteriorHead,
+    GaussianHead,
+    GaussianPosteriorHead,
+    StandardNormalPrior,
+)
+
+__all__ = [
+    "AutoEncoder",
+    "BernoulliHead",
+    "DeltaPosteriorHead",
+    "GaussianHead",
+    "GaussianPosteriorHead",
+    "StandardNormalPrior",
+]

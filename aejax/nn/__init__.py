@@ -1,0 +1,6 @@
+"""Networks: arrays in, arrays out. They neither sample nor compute losses."""
+
+from aejax.nn.conv import ConvDecoder, ConvEncoder
+from aejax.nn.mlp import MLPDecoder, MLPEncoder
+
+__all__ = ["ConvDecoder", "ConvEncoder", "MLPDecoder", "MLPEncoder"]

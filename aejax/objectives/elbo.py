@@ -1,0 +1,41 @@
+"""The (beta-weighted) negative evidence lower bound.
+
+References:
+  Kingma & Welling, "Auto-Encoding Variational Bayes", ICLR 2014, eq. 10 (analytic KL, App. B).
+  Higgins et al., "beta-VAE", ICLR 2017, eq. 4 (the beta weight).
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+from aejax.distributions import DiagonalGaussian
+from aejax.types import Array, Batch, HParams, LossTerms, PRNGKey
+
+
+def kl_to_prior(posterior, prior, z: Array) -> Array:
+    """``KL(q(z|x) || p(z))`` per example ``[B]``: analytic when the pair allows it, else the
+    single-sample Monte-Carlo estimate ``log q(z|x) - log p(z)`` at the given sample ``z``."""
+    if isinstance(posterior, DiagonalGaussian) and hasattr(prior, "kl_from"):
+        return prior.kl_from(posterior).sum(-1)
+    return posterior.log_prob(z) - prior.log_prob(z)
+
+
+def negative_elbo(
+    model, batch: Batch, key: PRNGKey, hparams: HParams, *, step: Array, train: bool
+) -> LossTerms:
+    """``-log p(x|z) + beta * KL(q(z|x) || p(z))`` with one reparameterised sample ``z``.
+
+    Terms (nats per example): ``recon``, ``kl`` and ``neg_elbo = recon + kl`` (the unweighted
+    bound, what is reported whatever beta is). ``hparams["beta"]`` defaults to 1.
+    """
+    del step
+    x = batch["image"]
+    posterior = model.encode(x, train=train)
+    z = posterior.sample(key)
+    recon = -model.decode(z, train=train).log_prob(x)
+    kl = kl_to_prior(posterior, model.prior_dist(), z)
+    beta = hparams.get("beta", jnp.float32(1.0))
+    return LossTerms(
+        loss=recon + beta * kl, terms={"recon": recon, "kl": kl, "neg_elbo": recon + kl}
+    )

@@ -1,0 +1,22 @@
+"""Plain autoencoder objective: reconstruction loss of the deterministic code.
+
+With a Bernoulli likelihood this is binary cross-entropy; with a fixed-sigma Gaussian it is the
+squared error scaled by ``1 / (2 sigma^2)`` plus a constant. The latent width may be under, equal
+to, or over the input dimension; the regularisers that stop an overcomplete code from copying its
+input come with the model family.
+"""
+
+from __future__ import annotations
+
+from aejax.types import Array, Batch, HParams, LossTerms, PRNGKey
+
+
+def reconstruction(
+    model, batch: Batch, key: PRNGKey, hparams: HParams, *, step: Array, train: bool
+) -> LossTerms:
+    """``-log p(x | z = mode q(z|x))`` per example; no sampling."""
+    del key, hparams, step
+    x = batch["image"]
+    z = model.encode(x, train=train).mode()
+    recon = -model.decode(z, train=train).log_prob(x)
+    return LossTerms(loss=recon, terms={"recon": recon})

@@ -1,0 +1,78 @@
+"""Reopen a finished (or interrupted) run from its workdir: config, model and trained state."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import pathlib
+
+import ml_collections
+
+from aejax import build
+from aejax.errors import CheckpointError
+from aejax.train.checkpoint import Checkpointer
+from aejax.train.loop import init_state
+from aejax.train.rng import named_keys
+from aejax.train.state import TrainState
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainedRun:
+    """A run as evaluation needs it.
+
+    Attributes:
+      config: the run's config (from ``config.json``).
+      experiment: the built pieces (model, objective, hparams, ...).
+      state: the restored train state.
+      image_shape: ``(H, W, C)`` the model was built for.
+      step: the checkpoint step that was restored.
+    """
+
+    config: ml_collections.ConfigDict
+    experiment: build.Experiment
+    state: TrainState
+    image_shape: tuple[int, ...]
+    step: int
+
+    @property
+    def variables(self) -> dict:
+        """``{"params": ..., **model_state}`` for ``model.apply``."""
+        return {"params": self.state.params, **self.state.model_state}
+
+
+def load_config(workdir: str | pathlib.Path) -> ml_collections.ConfigDict:
+    path = pathlib.Path(workdir) / "config.json"
+    if not path.exists():
+        raise CheckpointError(f"{path} not found: is {workdir} a training workdir?")
+    return ml_collections.ConfigDict(json.loads(path.read_text()))
+
+
+def load_trained(
+    workdir: str | pathlib.Path, *, step: int | None = None, image_shape=None, num_train=None
+) -> TrainedRun:
+    """Restores the run in ``workdir`` at ``step`` (default: the latest complete checkpoint).
+
+    ``image_shape`` and ``num_train`` skip reloading the training split when the caller knows them.
+    """
+    workdir = pathlib.Path(workdir)
+    config = load_config(workdir)
+    if image_shape is None or num_train is None:
+        train_ds = build.load_data(config, "train")
+        image_shape, num_train = train_ds.info.shape, len(train_ds)
+    exp = build.build_experiment(config, tuple(image_shape), num_train)
+    template = init_state(exp, tuple(image_shape), named_keys(exp.seed)["init"])
+    ckpt = Checkpointer(workdir / "checkpoints", keep=exp.train.keep_checkpoints)
+    try:
+        steps = ckpt.all_steps()
+        if step is None:
+            if not steps:
+                raise CheckpointError(f"no complete checkpoint in {workdir / 'checkpoints'}")
+            step = steps[-1]
+        elif step not in steps:
+            raise CheckpointError(
+                f"no checkpoint at step {step} in {workdir / 'checkpoints'}; have {steps}"
+            )
+        state = ckpt.restore(step, template)
+    finally:
+        ckpt.close()
+    return TrainedRun(config, exp, state, tuple(image_shape), int(step))

@@ -1,0 +1,35 @@
+"""Train an experiment; rerunning the same command resumes from the workdir's latest checkpoint.
+
+  python scripts/train.py --config experiments/vae_mnist.py --workdir runs/vae_mnist \
+      [--config.objective.beta=4 --config.train.num_epochs=20 ...]
+"""
+
+from __future__ import annotations
+
+import sys
+
+from absl import app, flags
+from ml_collections import config_flags
+
+from aejax.cli import run_main
+
+_CONFIG = config_flags.DEFINE_config_file(
+    "config", None, "Experiment config file.", lock_config=True
+)
+_WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, metrics and outputs.")
+flags.mark_flags_as_required(["config", "workdir"])
+
+
+def main(argv: list[str]) -> None:
+    del argv
+    from aejax.train.loop import train
+
+    summary = train(_CONFIG.value, _WORKDIR.value)
+    print(
+        f"trained to step {summary['step']} in {summary['wall_time_s']:.1f} s "
+        f"({summary['examples_per_s']:.0f} examples/s); outputs in {_WORKDIR.value}"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(run_main(app, main))

@@ -1,0 +1,60 @@
+"""Test configuration: strict numerics so silent promotions fail, and shared tiny configs."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import sys
+
+import jax
+import pytest
+
+jax.config.update("jax_numpy_rank_promotion", "raise")
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture
+def key():
+    return jax.random.key(0)
+
+
+def tiny_config(**overrides):
+    """A config that trains in seconds: 16x16 shapes, a small MLP VAE."""
+    from aejax.defaults import base_config
+
+    c = base_config()
+    c.data.name = "shapes"
+    c.data.options.resolution = 16
+    c.data.options.num_train = 512
+    c.data.options.num_test = 128
+    c.model.latent_dim = 4
+    c.model.encoder.hidden = (32,)
+    c.model.decoder.hidden = (32,)
+    c.train.batch_size = 32
+    c.train.num_steps = 40
+    c.train.log_every = 10
+    c.train.checkpoint_every = 20
+    c.train.steps_per_call = 8
+    c.train.progress = False
+    c.eval.iwae_k = 8
+    for k, v in overrides.items():
+        target = c
+        *parents, leaf = k.split(".")
+        for p in parents:
+            target = target[p]
+        target[leaf] = v
+    return c
+
+
+def script_env() -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    if SHARED_DATA.exists():
+        env.setdefault("AEJAX_DATA_DIR", str(SHARED_DATA))
+    env["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    return env
+
+
+PYTHON = sys.executable

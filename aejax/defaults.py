@@ -74,5 +74,5 @@ def base_config() -> ml_collections.ConfigDict:
     c.eval = ml_collections.ConfigDict()
     c.eval.iwae_k = 5000
     c.eval.batch_size = 500  # test examples per evaluation batch
-    c.eval.max_samples_per_call = 1_000_000  # bounds memory: examples x importance samples
+    c.eval.max_samples_per_call = 100_000  # bounds memory: examples x importance samples per call
     return c

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import pathlib
+import sys
 from collections.abc import Mapping
 
 import numpy as np
@@ -19,9 +20,7 @@ class MetricWriter:
     def __init__(self, workdir: str | pathlib.Path):
         workdir = pathlib.Path(workdir)
         self._jsonl = open(workdir / "metrics.jsonl", "a", buffering=1)  # noqa: SIM115
-        from tensorboardX import SummaryWriter
-
-        self._tb = SummaryWriter(str(workdir / "tb"), flush_secs=30)
+        self._tb = _summary_writer_class()(str(workdir / "tb"), flush_secs=30)
 
     def write(self, step: int, scalars: Mapping[str, float], prefix: str = "train") -> None:
         clean = {k: _to_json_number(v) for k, v in scalars.items()}
@@ -33,6 +32,26 @@ class MetricWriter:
     def close(self) -> None:
         self._jsonl.close()
         self._tb.close()
+
+
+def _summary_writer_class():
+    """tensorboardX's SummaryWriter, imported without letting it import torch.
+
+    tensorboardX imports torch whenever it is installed (only to accept torch tensors, which aejax
+    never passes); blocking that keeps PyTorch out of aejax and saves seconds of start-up.
+    """
+    if "torch" in sys.modules:
+        from tensorboardX import SummaryWriter
+
+        return SummaryWriter
+    sys.modules["torch"] = (
+        None  # makes `import torch` raise ImportError, which tensorboardX handles
+    )
+    try:
+        from tensorboardX import SummaryWriter
+    finally:
+        del sys.modules["torch"]
+    return SummaryWriter
 
 
 def _to_json_number(v) -> float | None:

@@ -1,0 +1,194 @@
+"""The IWAE / ELBO evaluation: agreement with closed forms, chunking, batching, active units."""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from aejax import build, defaults
+from aejax.distributions import DiagonalGaussian, StandardNormal
+from aejax.evaluation import likelihood as lk
+from aejax.train.rng import example_keys
+
+SHAPE = (4, 4, 1)
+LATENT = 3
+
+
+def _model(posterior="gaussian", likelihood="bernoulli", seed=0):
+    c = defaults.base_config()
+    c.model.latent_dim = LATENT
+    c.model.posterior = posterior
+    c.model.likelihood = likelihood
+    c.model.encoder.hidden = (16,)
+    c.model.decoder.hidden = (16,)
+    model = build.build_model(c, SHAPE)
+    return model, model.init(jax.random.key(seed), jnp.zeros((1, *SHAPE)))
+
+
+def _binary_images(n, seed=0):
+    return (np.random.RandomState(seed).rand(n, *SHAPE) > 0.5).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def vae():
+    return _model()
+
+
+def _np_normal_logpdf(x, mean, var):
+    return -0.5 * (np.log(2 * np.pi * var) + (x - mean) ** 2 / var)
+
+
+def test_iwae_k1_equals_single_sample_elbo_in_numpy(vae):
+    model, variables = vae
+    x = _binary_images(6)
+    keys = example_keys(jax.random.key(3), jnp.arange(6))
+    w = np.asarray(lk.iwae_log_weights(model, variables, jnp.asarray(x), keys, 1))
+    assert w.shape == (1, 6)
+
+    encode, decode, _ = lk.model_fns(model, variables)
+    post = encode(jnp.asarray(x))
+    loc, var = np.asarray(post.loc, np.float64), np.exp(np.asarray(post.log_var, np.float64))
+    eps = np.stack(
+        [np.asarray(jax.random.normal(jax.random.fold_in(k, 0), (LATENT,))) for k in keys]
+    )
+    z = loc + np.sqrt(var) * eps
+    logits = np.asarray(decode(jnp.asarray(z, jnp.float32)).logits, np.float64)
+    log_lik = (x * -np.logaddexp(0, -logits) + (1 - x) * -np.logaddexp(0, logits)).sum((1, 2, 3))
+    elbo = log_lik + _np_normal_logpdf(z, 0.0, 1.0).sum(-1) - _np_normal_logpdf(z, loc, var).sum(-1)
+    np.testing.assert_allclose(w[0], elbo, rtol=1e-5, atol=1e-4)
+    nll = lk.iwae_nll(
+        model, variables, x, jax.random.key(3), num_samples=1, batch_size=4, progress=False
+    )
+    np.testing.assert_allclose(nll, -elbo, rtol=1e-5, atol=1e-4)
+
+
+def test_iwae_tightens_with_k_and_beats_the_elbo(vae):
+    model, variables = vae
+    x = _binary_images(200, seed=1)
+    keys = example_keys(jax.random.key(0), jnp.arange(200))
+    w = np.asarray(lk.iwae_log_weights(model, variables, jnp.asarray(x), keys, 100), np.float64)
+    # E[IWAE_K], estimated from the same 100 draws split into 100 / K disjoint groups of K.
+    bound = {
+        k: float(np.mean(jax.scipy.special.logsumexp(w.reshape(100 // k, k, -1), 1) - np.log(k)))
+        for k in (1, 10, 100)
+    }
+    assert bound[1] < bound[10] < bound[100]
+    res = lk.evaluate_split(
+        model, variables, x, jax.random.key(0), iwae_k=100, batch_size=200, progress=False
+    )
+    assert res["iwae_nll_nats"] == pytest.approx(-bound[100], rel=1e-5)
+    assert res["iwae_nll_nats"] < res["neg_elbo_nats"]
+    assert res["neg_elbo_nats"] == pytest.approx(res["recon_nats"] + res["kl_nats"], rel=1e-6)
+    assert res["bits_per_dim"] == pytest.approx(res["iwae_nll_nats"] / (16 * math.log(2)))
+
+
+def test_chunked_iwae_equals_unchunked(vae):
+    model, variables = vae
+    x = jnp.asarray(_binary_images(4, seed=2))
+    keys = example_keys(jax.random.key(5), jnp.arange(4))
+    k = 10
+    w = lk.iwae_log_weights(model, variables, x, keys, k)
+    direct = np.asarray(jax.scipy.special.logsumexp(w, axis=0) - math.log(k))
+    assert lk.num_sample_chunks(5000, 500, 1_000_000) == (3, 1667)
+    assert lk.num_sample_chunks(10, 4, 12) == (4, 3)
+    full = lk.iwae_nll(
+        model,
+        variables,
+        np.asarray(x),
+        jax.random.key(5),
+        num_samples=k,
+        batch_size=4,
+        max_samples_per_call=10**6,
+        progress=False,
+    )
+    # 12 samples per call for 4 examples: chunks of 3, the last one padded and masked
+    small = lk.iwae_nll(
+        model,
+        variables,
+        np.asarray(x),
+        jax.random.key(5),
+        num_samples=k,
+        batch_size=4,
+        max_samples_per_call=12,
+        progress=False,
+    )
+    np.testing.assert_allclose(small, full, rtol=1e-5)
+    np.testing.assert_allclose(full, -direct, rtol=1e-5)
+
+
+def test_results_independent_of_batch_size_and_over_exactly_n(vae):
+    model, variables = vae
+    rng = np.random.RandomState(4)
+    x = rng.rand(13, *SHAPE).astype(np.float32)  # grey levels: binarised by "dynamic"
+    kwargs = dict(iwae_k=7, binarize="dynamic", binarize_key=jax.random.key(9), progress=False)
+    ref = lk.evaluate_split(model, variables, x, jax.random.key(1), batch_size=13, **kwargs)
+    for b in (5,):  # 13 is not a multiple of 5; 9 samples per call gives chunks of 1
+        res = lk.evaluate_split(
+            model, variables, x, jax.random.key(1), batch_size=b, max_samples_per_call=9, **kwargs
+        )
+        assert res["num_examples"] == 13
+        for name, value in ref.items():
+            np.testing.assert_allclose(res[name], value, rtol=1e-5, err_msg=name)
+    binary = lk.eval_inputs(x, "dynamic", jax.random.key(9))
+    assert set(np.unique(binary)) <= {0.0, 1.0}
+    np.testing.assert_array_equal(lk.eval_inputs(x[:5], "dynamic", jax.random.key(9)), binary[:5])
+
+
+def _linear_gaussian(x, sigma, loc_shift=0.0, var_scale=1.0):
+    """Prior N(0,1), p(x|z) = N(z, sigma^2): returns (posterior, prior, log_lik, log p(x))."""
+    var = sigma**2
+    post_var = var / (1 + var) * var_scale
+    posterior = DiagonalGaussian(
+        loc=jnp.asarray(x / (1 + var) + loc_shift, jnp.float32)[:, None],
+        log_var=jnp.full((len(x), 1), math.log(post_var), jnp.float32),
+    )
+    xj = jnp.asarray(x, jnp.float32)
+
+    def log_lik(z):  # [S, B, 1] -> [S, B]
+        return -0.5 * (jnp.log(2 * jnp.pi * var) + (xj[None] - z[..., 0]) ** 2 / var)
+
+    return posterior, StandardNormal(latent_dim=1), log_lik, _np_normal_logpdf(x, 0.0, 1 + var)
+
+
+def test_iwae_is_exact_with_the_true_posterior_and_converges_otherwise():
+    x = np.linspace(-2.0, 2.0, 9)
+    keys = example_keys(jax.random.key(0), jnp.arange(len(x)))
+
+    @jax.jit
+    def estimates():  # one compilation for every case
+        exact = _linear_gaussian(x, sigma=0.5)
+        off = _linear_gaussian(x, 0.5, loc_shift=0.3, var_scale=2.0)
+        return (
+            [lk.iwae_log_marginal(*exact[:3], keys, k, chunk=3) for k in (1, 7)],
+            [lk.iwae_log_marginal(*off[:3], keys, k, chunk=1000) for k in (1, 5000)],
+        )
+
+    (exact1, exact7), (off1, off5000) = estimates()
+    log_px = _linear_gaussian(x, sigma=0.5)[3]
+    np.testing.assert_allclose(exact1, log_px, atol=2e-5)
+    np.testing.assert_allclose(exact7, log_px, atol=2e-5)
+    assert np.mean(log_px - off1) > 0.1
+    assert abs(np.mean(log_px - off5000)) < 0.01
+
+
+def test_active_units_on_a_constructed_case():
+    rng = np.random.RandomState(0)
+    stds = np.array([0.0, 0.05, 0.2, 1.0])  # variances 0, 0.0025, 0.04, 1
+    means = rng.randn(20000, 4) * stds + 3.0
+    assert lk.active_units(means) == 2
+    assert lk.active_units(means, threshold=0.001) == 3
+
+
+def test_deterministic_autoencoder_reports_reconstruction_only():
+    model, variables = _model(posterior="delta", likelihood="gaussian")
+    x = np.random.RandomState(0).rand(7, *SHAPE).astype(np.float32)
+    res = lk.evaluate_split(
+        model, variables, x, jax.random.key(0), iwae_k=10, batch_size=4, progress=False
+    )
+    assert {"recon_nats", "recon_mse", "active_units"} <= set(res)
+    assert not {"neg_elbo_nats", "iwae_nll_nats", "kl_nats", "bits_per_dim", "recon_bce"} & set(res)
+    encode, decode, _ = lk.model_fns(model, variables)
+    recon = np.asarray(decode(encode(jnp.asarray(x)).mean()).mean())
+    assert res["recon_mse"] == pytest.approx(np.mean((x - recon) ** 2), rel=1e-5)

@@ -81,7 +81,9 @@ def load_data(config: ml_collections.ConfigDict, split: str) -> ArrayDataset:
 
     c = config.data
     _choice(c.binarize, BINARIZE_MODES, "data.binarize")
-    options = c.options.to_dict() if hasattr(c.options, "to_dict") else dict(c.options)
+    options = c[data_registry.source_kind(c.name)].to_dict()
+    if "max_examples" in options and not options["max_examples"]:
+        options["max_examples"] = None
     ds = data_registry.load_split(c.name, split, data_dir=c.dir, options=options)
     limit = c.num_train if split == "train" else c.num_test
     _positive(limit, f"data.num_{split}", allow_zero=True)

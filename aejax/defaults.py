@@ -20,8 +20,14 @@ def base_config() -> ml_collections.ConfigDict:
     c.data.binarize = "none"  # "none" | "static" (x > 0.5) | "dynamic" (resampled per epoch)
     c.data.num_train = 0  # 0 = the whole split; else the first N examples
     c.data.num_test = 0
-    # Source-specific options, e.g. shapes: resolution / num_train / num_test.
-    c.data.options = ml_collections.ConfigDict()
+    # Source-specific options; only the group of the source that serves data.name is used.
+    c.data.shapes = ml_collections.ConfigDict(
+        dict(resolution=64, num_train=20000, num_test=2000, seed=0)
+    )
+    c.data.idx = ml_collections.ConfigDict(dict(verify=True))  # sha256 check of known files
+    c.data.tfds = ml_collections.ConfigDict(
+        dict(image_key="image", label_key="label", max_examples=0)  # 0 = all
+    )
 
     c.model = ml_collections.ConfigDict()
     c.model.latent_dim = 20

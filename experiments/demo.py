@@ -15,9 +15,9 @@ from aejax.defaults import base_config
 def get_config():
     c = base_config()
     c.data.name = "shapes"
-    c.data.options.resolution = 32
-    c.data.options.num_train = 20000
-    c.data.options.num_test = 2000
+    c.data.shapes.resolution = 32
+    c.data.shapes.num_train = 20000
+    c.data.shapes.num_test = 2000
     c.model.latent_dim = 10
     c.model.encoder.kind = "mlp"
     c.model.encoder.hidden = (512, 256)

@@ -73,7 +73,7 @@ def main(argv: list[str]) -> None:
     if tuple(test.images.shape[1:]) != tuple(run.image_shape):
         raise DataError(
             f"test images are shaped {tuple(test.images.shape[1:])} but the model in {workdir} "
-            f"was trained on {tuple(run.image_shape)}; check data.name / data.options"
+            f"was trained on {tuple(run.image_shape)}; check data.name and data.shapes"
         )
 
     model, variables = run.experiment.model, run.variables

@@ -26,9 +26,9 @@ def tiny_config(**overrides):
 
     c = base_config()
     c.data.name = "shapes"
-    c.data.options.resolution = 16
-    c.data.options.num_train = 512
-    c.data.options.num_test = 128
+    c.data.shapes.resolution = 16
+    c.data.shapes.num_train = 512
+    c.data.shapes.num_test = 128
     c.model.latent_dim = 4
     c.model.encoder.hidden = (32,)
     c.model.decoder.hidden = (32,)
@@ -50,7 +50,7 @@ def tiny_config(**overrides):
 
 def script_env() -> dict:
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(REPO / "tests"), env.get("PYTHONPATH", "")])
     if SHARED_DATA.exists():
         env.setdefault("AEJAX_DATA_DIR", str(SHARED_DATA))
     env["TF_CPP_MIN_LOG_LEVEL"] = "2"

@@ -49,7 +49,8 @@ def describe_sources() -> str:
     )
 
 
-def _kind(name: str) -> str:
+def source_kind(name: str) -> str:
+    """``"shapes"``, ``"tfds"`` or ``"idx"``: which source serves dataset ``name``."""
     if name == "shapes":
         return "shapes"
     if name.startswith(TFDS_PREFIX):
@@ -104,7 +105,7 @@ def load_split(
         raise DataError(f"dataset name must be a non-empty string, got {name!r}")
     if split not in SPLITS:
         raise DataError(f"unknown split '{split}'; valid splits: {', '.join(SPLITS)}")
-    kind = _kind(name)
+    kind = source_kind(name)
     kwargs = _check_options(name, kind, options)
     if kind == "shapes":
         return shapes.load(split, **kwargs)

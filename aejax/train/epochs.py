@@ -23,7 +23,7 @@ BINARIZE_MODES = ("none", "static", "dynamic")
 
 
 class DeviceData(NamedTuple):
-    """A split on device: ``images`` float32 ``[N, H, W, C]`` in [0, 1]; ``labels`` int32 ``[N]``."""
+    """A split on device: images float32 ``[N, H, W, C]`` in [0, 1], labels int32 ``[N]``."""
 
     images: Array
     labels: Array

@@ -1,0 +1,149 @@
+"""Benchmark helpers: FLOP counts against hand counts, the matmul rate, memory, the test ELBO."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from conftest import REPO, tiny_config
+
+from aejax import benchmarking as bm
+from aejax import build
+from aejax.train.loop import init_state
+from aejax.train.step import make_train_step
+
+# A tiny MLP 6 -> 4 -> 3 -> 2; the first layer reads the data.
+TINY = [
+    bm.DenseLayer("l0", 6, 4, input_grad=False),
+    bm.DenseLayer("l1", 4, 3),
+    bm.DenseLayer("l2", 3, 2),
+]
+# By hand, per example: forward 2*(24 + 12 + 6) = 84, weight gradients 84, input gradients of
+# the two later layers 2*(12 + 6) = 36.
+TINY_HAND_COUNT = 84 + 84 + 36
+
+
+def _tiny_mlp_loss(params, x):
+    h = x
+    for i, w in enumerate(params):
+        h = h @ w
+        if i < len(params) - 1:
+            h = jax.nn.relu(h)
+    return jnp.sum(h**2)
+
+
+def test_dense_train_flops_matches_hand_count():
+    assert bm.dense_train_flops(TINY) == TINY_HAND_COUNT
+
+
+def test_jaxpr_count_of_a_gradient_matches_hand_count():
+    params = [jnp.ones((la.fan_in, la.fan_out)) for la in TINY]
+    x = jnp.ones((5, 6))
+    jaxpr = jax.make_jaxpr(jax.value_and_grad(_tiny_mlp_loss))(params, x)
+    assert bm.jaxpr_matmul_flops(jaxpr) == 5 * TINY_HAND_COUNT
+
+
+def test_jaxpr_count_multiplies_scan_and_takes_costliest_cond_branch():
+    a = jnp.ones((4, 8))
+    b = jnp.ones((8, 3))
+
+    def scanned(a, b):
+        return jax.lax.scan(lambda c, _: (c + a @ b, None), jnp.zeros((4, 3)), None, length=7)[0]
+
+    def branched(p, a, b):
+        return jax.lax.cond(p, lambda: (a @ b).sum(), lambda: (a[:2] @ b).sum())
+
+    one = 2 * 4 * 8 * 3
+    assert bm.jaxpr_matmul_flops(jax.make_jaxpr(scanned)(a, b)) == 7 * one
+    assert bm.jaxpr_matmul_flops(jax.make_jaxpr(branched)(True, a, b)) == one
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    """``(dataset, experiment, state)`` of the tiny config; the init is jitted (faster on CPU)."""
+    config = tiny_config()
+    ds = build.load_data(config, "train")
+    exp = build.build_experiment(config, ds.info.shape, len(ds))
+    state = jax.jit(lambda k: init_state(exp, ds.info.shape, k))(jax.random.key(0))
+    return ds, exp, state
+
+
+def test_autoencoder_layers_agree_with_the_train_step_jaxpr(tiny, key):
+    ds, exp, state = tiny
+    layers = bm.autoencoder_dense_layers(state.params)
+    names = {la.name: la for la in layers}
+    assert not names["encoder/Dense_0"].input_grad
+    assert names["encoder/Dense_0"].fan_in == int(np.prod(ds.info.shape))
+    assert sum(not la.input_grad for la in layers) == 1
+    batch = {"image": jnp.zeros((8, *ds.info.shape), jnp.float32)}
+    step = make_train_step(exp.model, exp.objective, exp.tx)
+    hp = build.hparams_as_arrays(exp.hparams)
+    per_example = bm.step_flops_per_example(step, state, batch, key, hp, batch_size=8)
+    assert per_example == bm.dense_train_flops(layers)
+
+
+def test_vae_mnist_layer_count_is_the_nominal_figure():
+    sizes = [(784, 500, False), (500, 40, True), (40, 40, True), (20, 500, True), (500, 784, True)]
+    layers = [bm.DenseLayer(f"l{i}", i_, o, g) for i, (i_, o, g) in enumerate(sizes)]
+    exact = bm.dense_train_flops(layers)
+    assert exact == 4_109_600
+    assert abs(exact / bm.NOMINAL_VAE_MNIST_FLOPS_PER_IMAGE - 1) < 0.01
+
+
+def test_matmul_rate_is_positive_on_a_tiny_size():
+    assert bm.matmul_gflops(32, reps=2) > 0
+
+
+def test_machine_info_and_memory():
+    info = bm.machine_info()
+    assert info["num_cores"] >= 1 and info["jax_backend"] == jax.default_backend()
+    mem = bm.peak_memory()
+    assert mem["host_rss_peak_bytes"] > 0
+    assert bm.summarize_times([3.0, 1.0, 2.0])["median"] == 2.0
+
+
+def test_split_negative_elbo_is_deterministic_and_independent_of_batch_size(tiny, key):
+    ds, exp, state = tiny
+    params = state.params
+    images = (ds.images[:20] > 0.5).astype(np.float32)
+    a = bm.split_negative_elbo(exp.model, params, images, key, batch_size=20)
+    b = bm.split_negative_elbo(exp.model, params, images, key, batch_size=7)
+    assert np.isfinite(a) and a > 0
+    np.testing.assert_allclose(a, b, rtol=1e-5)
+
+
+def test_format_table_reads_the_report_schema():
+    spec = importlib.util.spec_from_file_location("benchmark", REPO / "scripts" / "benchmark.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    args = script.parse_args(["--out", "x.json", "--epochs", "2", "--no-torch"])
+    assert args.epochs == 2 and args.no_torch
+    report = {
+        "machine": bm.machine_info(),
+        "load_average_1m": {"start": 1.0, "end": None},
+        "epochs": 2,
+        "steps_per_epoch": 468,
+        "batch_size": 128,
+        "compile_time_s": 1.0,
+        "seconds_per_epoch": 2.0,
+        "examples_per_s": 29952.0,
+        "peak_memory": {
+            "host_rss_peak_bytes": 2**30,
+            "host_rss_peak_bytes_before_torch": 2**29,
+            "device_peak_bytes": None,
+        },
+        "test_negative_elbo": 104.0,
+        "matmul_gflops": 200.0,
+        "matmul_size": 2048,
+        "flops_per_image": {"nominal": 4.1e6, "jaxpr": 4_109_600},
+        "step_gflops": 122.8,
+        "step_gflops_exact": 123.1,
+        "fraction_of_matmul_rate": 0.614,
+        "torch": None,
+        "torch_skipped": "--no-torch",
+    }
+    table = script.format_table(report)
+    assert "61.4%" in table and "skipped: --no-torch" in table

@@ -82,3 +82,14 @@ def base_config() -> ml_collections.ConfigDict:
     c.eval.batch_size = 500  # test examples per evaluation batch
     c.eval.max_samples_per_call = 100_000  # bounds memory: examples x importance samples per call
     return c
+
+
+def flatten(tree: dict, prefix: str = "") -> dict:
+    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}``; lists become tuples (JSON round trips of configs)."""
+    out = {}
+    for k, v in tree.items():
+        if isinstance(v, dict) and v:
+            out.update(flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = tuple(v) if isinstance(v, list) else v
+    return out

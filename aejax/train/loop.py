@@ -16,6 +16,7 @@ import numpy as np
 
 from aejax import build
 from aejax.data.base import ArrayDataset
+from aejax.defaults import flatten
 from aejax.errors import ConfigError, NonFiniteError
 from aejax.train.checkpoint import Checkpointer
 from aejax.train.epochs import DeviceData, make_chunk_runner
@@ -40,11 +41,9 @@ RESUMABLE_CHANGES = (
 def init_state(exp: build.Experiment, image_shape, init_key) -> TrainState:
     """Fresh parameters from ``init_key`` and a zeroed optimizer state."""
     dummy = jnp.zeros((1, *image_shape), jnp.float32)
-    variables = exp.model.init(init_key, dummy)
-    params = variables.pop("params") if hasattr(variables, "pop") else variables["params"]
-    if isinstance(params, tuple):  # FrozenDict.pop returns (rest, value)
-        variables, params = params
-    model_state = {k: v for k, v in dict(variables).items() if k != "params"}
+    variables = dict(exp.model.init(init_key, dummy))
+    params = variables.pop("params")
+    model_state = variables  # e.g. batch_stats; {} for the current networks
     return TrainState(
         step=jnp.zeros((), jnp.int32),
         params=params,
@@ -58,23 +57,12 @@ def device_data(ds: ArrayDataset) -> DeviceData:
     return DeviceData(images=jnp.asarray(ds.images), labels=jnp.asarray(labels, jnp.int32))
 
 
-def _flatten(d: dict, prefix: str = "") -> dict:
-    out = {}
-    for k, v in d.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict):
-            out.update(_flatten(v, key + "."))
-        else:
-            out[key] = v
-    return out
-
-
 def _check_same_config(workdir: pathlib.Path, config: ml_collections.ConfigDict) -> None:
     path = workdir / "config.json"
     if not path.exists():
         return
-    old = _flatten(json.loads(path.read_text()))
-    new = _flatten(json.loads(config.to_json_best_effort()))
+    old = flatten(json.loads(path.read_text()))
+    new = flatten(json.loads(config.to_json_best_effort()))
     changed = sorted(
         k
         for k in set(old) | set(new)

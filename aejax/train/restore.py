@@ -9,7 +9,7 @@ import pathlib
 import ml_collections
 
 from aejax import build
-from aejax.defaults import base_config
+from aejax.defaults import base_config, flatten
 from aejax.errors import CheckpointError, ConfigError
 from aejax.train.checkpoint import Checkpointer
 from aejax.train.loop import init_state
@@ -48,20 +48,10 @@ def load_config(workdir: str | pathlib.Path) -> ml_collections.ConfigDict:
         raise CheckpointError(f"{path} not found: is {workdir} a training workdir?")
     config = base_config()
     try:
-        config.update_from_flattened_dict(_flatten(json.loads(path.read_text())))
+        config.update_from_flattened_dict(flatten(json.loads(path.read_text())))
     except (KeyError, AttributeError, TypeError) as e:
         raise ConfigError(f"{path} does not fit this version's config schema: {e}") from e
     return config
-
-
-def _flatten(d: dict, prefix: str = "") -> dict:
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, dict) and v:
-            out.update(_flatten(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = tuple(v) if isinstance(v, list) else v
-    return out
 
 
 def load_trained(

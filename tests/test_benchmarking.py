@@ -115,10 +115,22 @@ def test_split_negative_elbo_is_deterministic_and_independent_of_batch_size(tiny
     np.testing.assert_allclose(a, b, rtol=1e-5)
 
 
-def test_format_table_reads_the_report_schema():
+@pytest.fixture(scope="module")
+def script():
+    """``scripts/benchmark.py`` as a module."""
     spec = importlib.util.spec_from_file_location("benchmark", REPO / "scripts" / "benchmark.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_torch_reference_runs_only_for_the_architecture_it_implements(script):
+    assert script.torch_mismatch(script.load_config(script.DEFAULT_CONFIG)) is None
+    reason = script.torch_mismatch(tiny_config())  # binarize="none"
+    assert "dynamic binarisation" in reason and "MLP" not in reason
+
+
+def test_format_table_reads_the_report_schema(script):
     args = script.parse_args(["--out", "x.json", "--epochs", "2", "--no-torch"])
     assert args.epochs == 2 and args.no_torch
     report = {

@@ -1,6 +1,6 @@
 """Benchmark the train loop on an experiment (default ``vae_mnist``) against a PyTorch reference.
 
-  AEJAX_DATA_DIR=/work/shared/data python scripts/benchmark.py --out runs/benchmark.json \
+  AEJAX_DATA_DIR=../shared/data python scripts/benchmark.py --out runs/benchmark.json \
       [--epochs 10] [--config experiments/vae_mnist.py] [--no-torch]
 
 Trains with the library's chunk runner (data on the device, one epoch per ``lax.scan`` dispatch)

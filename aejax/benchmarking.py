@@ -222,7 +222,7 @@ def peak_memory(device=None) -> dict:
     try:
         stats = device.memory_stats()
     except (AttributeError, NotImplementedError, RuntimeError):
-        pass
+        pass  # backends without allocator statistics (some CPU builds) report no device peak
     return {
         "host_rss_peak_bytes": int(rss_bytes),
         "device_peak_bytes": int(stats["peak_bytes_in_use"])

@@ -93,27 +93,22 @@ def test_chunked_iwae_equals_unchunked(vae):
     direct = np.asarray(jax.scipy.special.logsumexp(w, axis=0) - math.log(k))
     assert lk.num_sample_chunks(5000, 500, 1_000_000) == (3, 1667)
     assert lk.num_sample_chunks(10, 4, 12) == (4, 3)
-    full = lk.iwae_nll(
-        model,
-        variables,
-        np.asarray(x),
-        jax.random.key(5),
-        num_samples=k,
-        batch_size=4,
-        max_samples_per_call=10**6,
-        progress=False,
-    )
+
+    def nll(max_samples_per_call):
+        return lk.iwae_nll(
+            model,
+            variables,
+            np.asarray(x),
+            jax.random.key(5),
+            num_samples=k,
+            batch_size=4,
+            max_samples_per_call=max_samples_per_call,
+            progress=False,
+        )
+
+    full = nll(10**6)
     # 12 samples per call for 4 examples: chunks of 3, the last one padded and masked
-    small = lk.iwae_nll(
-        model,
-        variables,
-        np.asarray(x),
-        jax.random.key(5),
-        num_samples=k,
-        batch_size=4,
-        max_samples_per_call=12,
-        progress=False,
-    )
+    small = nll(12)
     np.testing.assert_allclose(small, full, rtol=1e-5)
     np.testing.assert_allclose(full, -direct, rtol=1e-5)
 

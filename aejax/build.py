@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping
 
+import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
@@ -23,6 +24,10 @@ from aejax.train.epochs import BINARIZE_MODES
 OBJECTIVES: dict[str, tuple[Callable, tuple[str, ...]]] = {
     "elbo": (objectives.negative_elbo, ("beta",)),
     "reconstruction": (objectives.reconstruction, ()),
+    "factor_vae": (objectives.factor_vae, ("gamma",)),
+    "wae_gan": (objectives.adversarial_prior_matching, ("lam",)),
+    "aae": (objectives.adversarial_prior_matching, ("lam",)),
+    "m2": (objectives.m2, ("alpha",)),
 }
 POSTERIORS = ("gaussian", "delta")
 LIKELIHOODS = ("bernoulli", "gaussian")
@@ -60,6 +65,7 @@ class Experiment:
     train: TrainSettings
     binarize: str
     seed: int
+    labelled_batch_size: int = 0
 
 
 def _choice(value: str, valid: tuple[str, ...], key: str) -> str:
@@ -91,7 +97,39 @@ def load_data(config: ml_collections.ConfigDict, split: str) -> ArrayDataset:
         ds = ds.take(int(limit))
     if c.binarize == "static":
         ds = dataclasses.replace(ds, images=(ds.images > 0.5).astype(np.float32))
+    num_classes = config.model.num_classes
+    if num_classes:
+        if ds.labels is None:
+            raise ConfigError(
+                f"model.num_classes={num_classes} conditions on labels, but {c.name!r} has none"
+            )
+        if ds.labels.min() < 0 or ds.labels.max() >= num_classes:
+            raise ConfigError(
+                f"model.num_classes={num_classes}, but {c.name!r} {split} labels span "
+                f"[{ds.labels.min()}, {ds.labels.max()}]; set model.num_classes="
+                f"{int(ds.labels.max()) + 1}"
+            )
     return ds
+
+
+def labelled_pool(config: ml_collections.ConfigDict, ds: ArrayDataset) -> np.ndarray | None:
+    """Indices of the training examples whose labels semi-supervised training may use, the
+    same number per class, drawn from the seed; ``None`` when ``data.num_labelled`` is 0."""
+    from aejax.data.semi_supervised import balanced_subset
+    from aejax.train.rng import named_keys, subkey
+
+    n = config.data.num_labelled
+    _positive(n, "data.num_labelled", allow_zero=True)
+    if not n:
+        return None
+    classes = config.model.num_classes
+    if not classes or n % classes:
+        raise ConfigError(
+            f"data.num_labelled={n} must be a multiple of model.num_classes={classes} (> 0): "
+            "the labelled pool has the same number of examples per class"
+        )
+    key = subkey(named_keys(int(config.seed))["data"], "labelled_pool")
+    return balanced_subset(ds.labels, n // classes, classes, key)
 
 
 def _network(c: ml_collections.ConfigDict, key: str, role: str, out):
@@ -123,9 +161,14 @@ def _network(c: ml_collections.ConfigDict, key: str, role: str, out):
 
 
 def build_model(
-    config: ml_collections.ConfigDict, image_shape: tuple[int, ...]
+    config: ml_collections.ConfigDict,
+    image_shape: tuple[int, ...],
+    requires: tuple[str, ...] = (),
 ) -> models.AutoEncoder:
-    """The autoencoder the config describes, for images shaped ``(H, W, C)``."""
+    """The autoencoder the config describes, for images shaped ``(H, W, C)``.
+
+    ``requires`` names the extra players the objective needs (``"critic"``, ``"classifier"``).
+    """
     m = config.model
     latent_dim = int(_positive(m.latent_dim, "model.latent_dim"))
     posterior = _choice(m.posterior, POSTERIORS, "model.posterior")
@@ -151,12 +194,32 @@ def build_model(
     # The encoder's own last layer is sized for the head; the head adds its projection on top.
     encoder = _network(m.encoder, "model.encoder", "encoder", features)
     decoder = _network(m.decoder, "model.decoder", "decoder", out_shape)
+    num_classes = int(_positive(m.num_classes, "model.num_classes", allow_zero=True))
+    critic = classifier = None
+    if "critic" in requires:
+        hidden = tuple(int(w) for w in m.critic.hidden)
+        _choice(m.critic.activation, tuple(ACTIVATIONS), "model.critic.activation")
+        critic = nn.MLPCritic(hidden=hidden, activation=m.critic.activation)
+    if "classifier" in requires:
+        if num_classes < 2:
+            raise ConfigError(
+                f"this objective classifies labels: set model.num_classes >= 2, got {num_classes}"
+            )
+        _choice(m.classifier.activation, tuple(ACTIVATIONS), "model.classifier.activation")
+        classifier = nn.MLPEncoder(
+            hidden=tuple(int(w) for w in m.classifier.hidden),
+            out_features=num_classes,
+            activation=m.classifier.activation,
+        )
     return models.AutoEncoder(
         encoder=encoder,
         posterior_head=posterior_head,
         decoder=decoder,
         likelihood_head=likelihood_head,
         prior=models.StandardNormalPrior(latent_dim),
+        num_classes=num_classes,
+        critic=critic,
+        classifier=classifier,
     )
 
 
@@ -225,6 +288,25 @@ def build_direction(
     return optax.chain(*parts) if parts else optax.identity()
 
 
+def build_critic_direction(config: ml_collections.ConfigDict) -> optax.GradientTransformation:
+    """The critic's own optimizer (Adam) without its learning rate."""
+    c = config.optimizer.critic
+    _positive(c.learning_rate, "optimizer.critic.learning_rate")
+    return optax.scale_by_adam(b1=c.b1, b2=c.b2)
+
+
+def _two_player(main: optax.GradientTransformation, critic: optax.GradientTransformation):
+    """``main`` for every params subtree except ``critic``, which gets ``critic``."""
+
+    def labels(params):
+        return {
+            k: jax.tree_util.tree_map(lambda _, g="critic" if k == "critic" else "main": g, v)
+            for k, v in params.items()
+        }
+
+    return optax.multi_transform({"main": main, "critic": critic}, labels)
+
+
 def resolve_train(config: ml_collections.ConfigDict, num_examples: int) -> TrainSettings:
     t = config.train
     batch_size = int(_positive(t.batch_size, "train.batch_size"))
@@ -263,14 +345,38 @@ def build_experiment(
     train = resolve_train(config, num_examples)
     objective, hparams = build_objective(config)
     hparams = {"learning_rate": float(config.optimizer.learning_rate), **hparams}
+    requires = tuple(getattr(objective, "requires", ()))
+    tx = build_direction(config, train.num_steps)
+    if "critic" in requires:
+        tx = _two_player(tx, build_critic_direction(config))
+        hparams["critic_learning_rate"] = float(config.optimizer.critic.learning_rate)
+    labelled_batch_size = 0
+    if "labelled_pool" in requires:
+        n = int(config.data.num_labelled)
+        if not n:
+            raise ConfigError(
+                f"objective.name={config.objective.name!r} is semi-supervised: set "
+                "data.num_labelled (e.g. 100) and model.num_classes"
+            )
+        labelled_batch_size = int(
+            _positive(config.data.labelled_batch_size, "data.labelled_batch_size")
+        )
+        if labelled_batch_size > n:
+            raise ConfigError(
+                f"data.labelled_batch_size={labelled_batch_size} exceeds data.num_labelled={n}"
+            )
+        hparams["labelled_weight"] = n / num_examples
+        if not hparams["alpha"]:
+            hparams["alpha"] = 0.1 * n  # Kingma et al. 2014's alpha = 0.1 N, per unlabelled example
     return Experiment(
-        model=build_model(config, image_shape),
+        model=build_model(config, image_shape, requires),
         objective=objective,
-        tx=build_direction(config, train.num_steps),
+        tx=tx,
         hparams=hparams,
         train=train,
         binarize=config.data.binarize,
         seed=int(config.seed),
+        labelled_batch_size=labelled_batch_size,
     )
 
 

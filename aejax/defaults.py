@@ -20,6 +20,10 @@ def base_config() -> ml_collections.ConfigDict:
     c.data.binarize = "none"  # "none" | "static" (x > 0.5) | "dynamic" (resampled per epoch)
     c.data.num_train = 0  # 0 = the whole split; else the first N examples
     c.data.num_test = 0
+    # Semi-supervised training (M2): the labels of only this many training examples are used,
+    # the same number per class, chosen from the seed; 0 = not semi-supervised.
+    c.data.num_labelled = 0
+    c.data.labelled_batch_size = 100  # labelled examples added to every batch
     # Source-specific options; only the group of the source that serves data.name is used.
     c.data.shapes = ml_collections.ConfigDict(
         dict(resolution=64, num_train=20000, num_test=2000, seed=0)
@@ -35,6 +39,12 @@ def base_config() -> ml_collections.ConfigDict:
     c.model.likelihood = "bernoulli"  # "bernoulli" | "gaussian"
     c.model.gaussian_sigma = "fixed"  # "fixed" | "shared" | "per_pixel"
     c.model.fixed_sigma = 1.0
+    c.model.num_classes = 0  # > 0: condition encoder and decoder on the label (CVAE, M2)
+    # Second player for adversarial objectives (factor_vae, wae_gan, aae): an MLP on codes.
+    c.model.critic = ml_collections.ConfigDict(
+        dict(hidden=(1000, 1000, 1000), activation="leaky_relu")
+    )
+    c.model.classifier = ml_collections.ConfigDict(dict(hidden=(500, 500), activation="relu"))
     c.model.encoder = ml_collections.ConfigDict(
         dict(kind="mlp", hidden=(500,), channels=(32, 32, 64, 64), dense=256, activation="relu")
     )
@@ -52,6 +62,9 @@ def base_config() -> ml_collections.ConfigDict:
     c.objective = ml_collections.ConfigDict()
     c.objective.name = "elbo"  # "elbo" | "reconstruction"
     c.objective.beta = 1.0
+    c.objective.gamma = 10.0  # factor_vae: weight of the total-correlation term
+    c.objective.lam = 1.0  # wae_gan / aae: weight of the adversarial term
+    c.objective.alpha = 0.0  # m2: weight of -log q(y|x) on labelled data; 0 = 0.1 * num_labelled
 
     c.optimizer = ml_collections.ConfigDict()
     c.optimizer.name = "adam"  # "adam" | "adamw" | "sgd" | "rmsprop"
@@ -65,6 +78,8 @@ def base_config() -> ml_collections.ConfigDict:
     c.optimizer.schedule = "constant"  # "constant" | "cosine" | "linear"
     c.optimizer.warmup_steps = 0
     c.optimizer.final_fraction = 0.0  # cosine/linear end value as a fraction of the peak
+    # The critic's own Adam (two-player objectives); Kim & Mnih 2018 use lr 1e-4, b1 0.5, b2 0.9.
+    c.optimizer.critic = ml_collections.ConfigDict(dict(learning_rate=1e-4, b1=0.5, b2=0.9))
 
     c.train = ml_collections.ConfigDict()
     c.train.batch_size = 128

@@ -20,7 +20,11 @@ class LossTerms(NamedTuple):
     Attributes:
       loss: ``[B]`` the quantity whose batch mean is minimised.
       terms: named ``[B]`` diagnostics (``recon``, ``kl``, ``neg_elbo``, ...) in nats per example.
+      aux_loss: ``[B]`` the second player's loss (a critic's), minimised over ``params["critic"]``
+        only, while ``loss`` is minimised over every other parameter; ``None`` when the objective
+        has one player.
     """
 
     loss: Array
     terms: Mapping[str, Array]
+    aux_loss: Array | None = None

@@ -1,14 +1,27 @@
-"""The autoencoder: five pieces composed, no method-specific code.
+"""The autoencoder: five pieces composed, plus two optional players; no method-specific code.
 
-beta-VAE, a plain AE, a Gaussian-likelihood VAE or (later) a CVAE differ in which pieces and
-which objective a config selects, not in this class.
+beta-VAE, a plain AE, a Gaussian-likelihood VAE, a CVAE, FactorVAE or M2 differ in which pieces
+and which objective a config selects, not in this class:
+
+* ``num_classes > 0`` conditions q(z|x, y) and p(x|z, y) on a one-hot label (CVAE, M2). The label
+  joins the encoder's features just before the posterior head and the latent code just before
+  the decoder, so any encoder/decoder network can be conditioned without changing it.
+* ``critic`` is a second player (a discriminator on codes for FactorVAE, WAE-GAN and the
+  adversarial autoencoder). Its parameters live under ``params["critic"]``; the train step
+  updates them with the objective's ``aux_loss`` and its own optimizer, everything else with
+  ``loss`` (see :mod:`aejax.train.step`).
+* ``classifier`` is q(y|x) (M2's inference network for the label).
 """
 
 from __future__ import annotations
 
 import flax.linen as nn
+import jax
+import jax.numpy as jnp
 
-from aejax.types import Array
+from aejax.types import Array, Batch
+
+CRITIC = "critic"  # the params subtree trained by the objective's aux_loss
 
 
 class AutoEncoder(nn.Module):
@@ -16,10 +29,13 @@ class AutoEncoder(nn.Module):
 
     Attributes:
       encoder: ``x [B, H, W, C] -> features [B, F]``.
-      posterior_head: ``features -> q(z|x)``.
-      decoder: ``z [B, D] -> [B, H, W, C * params_per_pixel]``.
+      posterior_head: ``features [B, F (+ num_classes)] -> q(z|x)``.
+      decoder: ``z [B, D (+ num_classes)] -> [B, H, W, C * params_per_pixel]``.
       likelihood_head: ``decoder output -> p(x|z)``.
       prior: ``() -> p(z)``.
+      num_classes: ``> 0`` for a label-conditioned model; ``0`` otherwise.
+      critic: optional ``z [B, D] -> logits [B, O]`` second player.
+      classifier: optional ``x [B, H, W, C] -> class logits [B, num_classes]``.
     """
 
     encoder: nn.Module
@@ -27,20 +43,48 @@ class AutoEncoder(nn.Module):
     decoder: nn.Module
     likelihood_head: nn.Module
     prior: nn.Module
+    num_classes: int = 0
+    critic: nn.Module | None = None
+    classifier: nn.Module | None = None
 
-    def encode(self, x: Array, *, train: bool = False):
-        """q(z|x) for ``x: [B, H, W, C]``."""
-        return self.posterior_head(self.encoder(x, train=train))
+    def encode(self, x: Array, cond: Array | None = None, *, train: bool = False):
+        """q(z|x) (or q(z|x, y)) for ``x: [B, H, W, C]`` and ``cond: [B, num_classes]``."""
+        return self.posterior_from(self.encoder(x, train=train), cond)
 
-    def decode(self, z: Array, *, train: bool = False):
-        """p(x|z) for ``z: [B, D]``."""
+    def posterior_from(self, features: Array, cond: Array | None = None):
+        """q(z|x, y) from encoder features ``[B, F]``: lets M2 run the encoder once and the
+        head once per candidate label."""
+        if cond is not None:
+            features = jnp.concatenate([features, cond.astype(features.dtype)], axis=-1)
+        return self.posterior_head(features)
+
+    def decode(self, z: Array, cond: Array | None = None, *, train: bool = False):
+        """p(x|z) (or p(x|z, y)) for ``z: [B, D]`` and ``cond: [B, num_classes]``."""
+        if cond is not None:
+            z = jnp.concatenate([z, cond.astype(z.dtype)], axis=-1)
         return self.likelihood_head(self.decoder(z, train=train))
 
     def prior_dist(self):
         return self.prior()
 
+    def condition(self, batch: Batch) -> Array | None:
+        """The one-hot label ``[B, num_classes]`` a conditional model reads, else ``None``."""
+        if not self.num_classes:
+            return None
+        return self.one_hot(batch["label"])
+
+    def one_hot(self, labels: Array) -> Array:
+        """``int[B] -> float32[B, num_classes]``."""
+        return jax.nn.one_hot(labels, self.num_classes, dtype=jnp.float32)
+
     def __call__(self, x: Array, *, train: bool = False):
         """Runs every piece once (used by ``init``); returns (posterior, likelihood at the mode)."""
-        posterior = self.encode(x, train=train)
+        cond = jnp.zeros((x.shape[0], self.num_classes), jnp.float32) if self.num_classes else None
+        posterior = self.encode(x, cond, train=train)
         self.prior_dist()
-        return posterior, self.decode(posterior.mode(), train=train)
+        z = posterior.mode()
+        if self.critic is not None:
+            self.critic(z)
+        if self.classifier is not None:
+            self.classifier(x, train=train)
+        return posterior, self.decode(z, cond, train=train)

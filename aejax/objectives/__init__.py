@@ -6,7 +6,16 @@ return per-example ``[B]`` terms; the train step reduces them. Weights that abla
 (``beta``) come from ``hparams`` as arrays so one compiled step serves every value.
 """
 
+from aejax.objectives.adversarial import adversarial_prior_matching, factor_vae
 from aejax.objectives.elbo import kl_to_prior, negative_elbo
 from aejax.objectives.reconstruction import reconstruction
+from aejax.objectives.semi_supervised import m2
 
-__all__ = ["kl_to_prior", "negative_elbo", "reconstruction"]
+__all__ = [
+    "adversarial_prior_matching",
+    "factor_vae",
+    "kl_to_prior",
+    "m2",
+    "negative_elbo",
+    "reconstruction",
+]

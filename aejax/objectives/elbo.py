@@ -30,10 +30,10 @@ def negative_elbo(
     bound, what is reported whatever beta is). ``hparams["beta"]`` defaults to 1.
     """
     del step
-    x = batch["image"]
-    posterior = model.encode(x, train=train)
+    x, cond = batch["image"], model.condition(batch)  # cond: one-hot label of a CVAE, else None
+    posterior = model.encode(x, cond, train=train)
     z = posterior.sample(key)
-    recon = -model.decode(z, train=train).log_prob(x)
+    recon = -model.decode(z, cond, train=train).log_prob(x)
     kl = kl_to_prior(posterior, model.prior_dist(), z)
     beta = hparams.get("beta", jnp.float32(1.0))
     return LossTerms(

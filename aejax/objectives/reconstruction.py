@@ -16,7 +16,7 @@ def reconstruction(
 ) -> LossTerms:
     """``-log p(x | z = mode q(z|x))`` per example; no sampling."""
     del key, hparams, step
-    x = batch["image"]
-    z = model.encode(x, train=train).mode()
-    recon = -model.decode(z, train=train).log_prob(x)
+    x, cond = batch["image"], model.condition(batch)
+    z = model.encode(x, cond, train=train).mode()
+    recon = -model.decode(z, cond, train=train).log_prob(x)
     return LossTerms(loss=recon, terms={"recon": recon})

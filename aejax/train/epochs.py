@@ -14,7 +14,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from aejax.train.rng import example_keys
+from aejax.train.rng import example_keys, subkey
 from aejax.train.state import TrainState
 from aejax.train.step import StepFn
 from aejax.types import Array, Batch, HParams, PRNGKey
@@ -23,10 +23,13 @@ BINARIZE_MODES = ("none", "static", "dynamic")
 
 
 class DeviceData(NamedTuple):
-    """A split on device: images float32 ``[N, H, W, C]`` in [0, 1], labels int32 ``[N]``."""
+    """A split on device: images float32 ``[N, H, W, C]`` in [0, 1], labels int32 ``[N]``, and
+    for semi-supervised training the indices ``int32[L]`` of the examples whose labels may be
+    used (the labelled pool); ``None`` otherwise."""
 
     images: Array
     labels: Array
+    labelled: Array | None = None
 
 
 def binarize_dynamic(key: PRNGKey, epoch: Array, example_ids: Array, x: Array) -> Array:
@@ -69,6 +72,24 @@ def gather_batch(
     return {"image": x, "label": data.labels[idx], "index": idx}
 
 
+def labelled_batch(
+    data: DeviceData,
+    step: Array,
+    size: int,
+    epoch: Array,
+    labelled_key: PRNGKey,
+    binarize: str,
+    binarize_key: PRNGKey,
+) -> Batch:
+    """``size`` examples of the labelled pool, drawn without replacement from
+    ``fold_in(labelled_key, step)``: ``{"labelled_image", "labelled_label"}``."""
+    pick = jax.random.choice(
+        jax.random.fold_in(labelled_key, step), data.labelled.shape[0], (size,), replace=False
+    )
+    part = gather_batch(data, data.labelled[pick], epoch, binarize, binarize_key)
+    return {"labelled_image": part["image"], "labelled_label": part["label"]}
+
+
 def make_chunk_runner(
     step_fn: StepFn,
     *,
@@ -79,6 +100,7 @@ def make_chunk_runner(
     data_key: PRNGKey,
     binarize_key: PRNGKey,
     stop_on_nonfinite: bool = True,
+    labelled_batch_size: int = 0,
 ):
     """Returns ``(run, steps_per_call)``; ``run(state, data, train_key, hparams, num_steps)`` runs
     ``num_steps <= steps_per_call`` steps in one ``lax.scan`` and returns ``(state, metrics)``.
@@ -86,8 +108,11 @@ def make_chunk_runner(
     ``num_steps`` is an array, so every chunk length shares one compiled program. ``metrics`` holds
     ``[steps_per_call]`` arrays of each step metric plus ``active`` (the step ran) and ``step``.
     With ``stop_on_nonfinite`` the remaining steps of the chunk are skipped after the first
-    non-finite step, so the returned state is the last finite one.
+    non-finite step, so the returned state is the last finite one. With
+    ``labelled_batch_size > 0`` each batch also carries that many examples of ``data.labelled``
+    (see :func:`labelled_batch`).
     """
+    labelled_key = subkey(data_key, "labelled_batch")
     steps_per_epoch = num_examples // batch_size
     k = max(1, min(steps_per_call, steps_per_epoch))
 
@@ -101,6 +126,18 @@ def make_chunk_runner(
             start = (st.step % steps_per_epoch) * batch_size
             idx = jax.lax.dynamic_slice(perms, (epoch - epoch0, start), (1, batch_size))[0]
             batch = gather_batch(data, idx, epoch, binarize, binarize_key)
+            if labelled_batch_size:
+                batch.update(
+                    labelled_batch(
+                        data,
+                        st.step,
+                        labelled_batch_size,
+                        epoch,
+                        labelled_key,
+                        binarize,
+                        binarize_key,
+                    )
+                )
             return step_fn(st, batch, train_key, hparams)
 
         metric_shapes = jax.eval_shape(lambda st: one_step(st)[1], state)

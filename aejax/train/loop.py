@@ -52,9 +52,13 @@ def init_state(exp: build.Experiment, image_shape, init_key) -> TrainState:
     )
 
 
-def device_data(ds: ArrayDataset) -> DeviceData:
+def device_data(ds: ArrayDataset, labelled: np.ndarray | None = None) -> DeviceData:
     labels = ds.labels if ds.labels is not None else np.zeros(len(ds), np.int32)
-    return DeviceData(images=jnp.asarray(ds.images), labels=jnp.asarray(labels, jnp.int32))
+    return DeviceData(
+        images=jnp.asarray(ds.images),
+        labels=jnp.asarray(labels, jnp.int32),
+        labelled=None if labelled is None else jnp.asarray(labelled, jnp.int32),
+    )
 
 
 def _check_same_config(workdir: pathlib.Path, config: ml_collections.ConfigDict) -> None:
@@ -118,8 +122,9 @@ def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path) -> dic
         data_key=keys["data"],
         binarize_key=keys["binarize"],
         stop_on_nonfinite=settings.on_nonfinite == "stop",
+        labelled_batch_size=exp.labelled_batch_size,
     )
-    data = device_data(train_ds)
+    data = device_data(train_ds, build.labelled_pool(config, train_ds))
     hparams = build.hparams_as_arrays(exp.hparams)
     writer = MetricWriter(workdir)
     step = int(state.step)

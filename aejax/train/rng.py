@@ -7,6 +7,8 @@ storing keys in checkpoints.
 
 from __future__ import annotations
 
+import zlib
+
 import jax
 
 from aejax.types import Array, PRNGKey
@@ -28,3 +30,13 @@ def step_key(train_key: PRNGKey, step: Array) -> PRNGKey:
 def example_keys(key: PRNGKey, example_ids: Array) -> PRNGKey:
     """One key per example id ``[B]``: the same example gets the same key however it is batched."""
     return jax.vmap(lambda i: jax.random.fold_in(key, i))(example_ids)
+
+
+def subkey(key: PRNGKey, name: str) -> PRNGKey:
+    """A named sub-stream of a purpose key: ``fold_in(key, crc32(name) mod 2**31)``.
+
+    For draws added after :data:`PURPOSES` was fixed (changing that list would change every
+    existing run's keys). The folded constant is far above any epoch or step a run reaches, so it
+    does not collide with the per-epoch/per-step folds of the same key.
+    """
+    return jax.random.fold_in(key, zlib.crc32(name.encode()) % 2**31)

@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from aejax.models.autoencoder import CRITIC
 from aejax.train.rng import step_key
 from aejax.train.state import TrainState
 from aejax.types import Array, Batch, HParams, PRNGKey
@@ -24,12 +25,16 @@ def make_train_step(
     ``tx`` gives the update direction only; the step multiplies it by
     ``-hparams["learning_rate"]``, so the learning rate is an array that ``vmap`` can batch.
 
+    Two players: when ``params`` has a ``"critic"`` subtree, the objective's ``aux_loss`` trains
+    it (at ``hparams["critic_learning_rate"]``, with the optimizer ``tx`` assigns to that subtree)
+    and ``loss`` trains every other parameter; one forward pass, one VJP per player.
+
     The step derives its key as ``fold_in(key, state.step)`` (pass the run's training key every
     time). When the loss or the gradient norm is not finite the parameters, model state and
     optimizer state are left unchanged (the step counter still advances) and
     ``metrics["finite"]`` is False; the caller decides whether to stop or go on.
 
-    Metrics are batch means of the objective's terms plus ``loss``, ``grad_norm``,
+    Metrics are batch means of the objective's terms plus ``loss`` (``aux_loss``), ``grad_norm``,
     ``update_norm``, ``param_norm`` and ``finite``.
     """
 
@@ -51,24 +56,24 @@ def make_train_step(
                 mutable=mutable,
             )
             terms, new_model_state = out if mutable else (out, state.model_state)
-            return terms.loss.mean(), (terms, new_model_state)
+            aux = jnp.zeros((), jnp.float32) if terms.aux_loss is None else terms.aux_loss.mean()
+            return (terms.loss.mean(), aux), (terms, new_model_state)
 
-        (loss, (terms, new_model_state)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-            state.params
-        )
+        loss, aux_loss, (terms, new_model_state), grads = player_gradients(loss_fn, state.params)
         direction, new_opt_state = tx.update(grads, state.opt_state, state.params)
-        lr = hparams["learning_rate"]
-        updates = jax.tree_util.tree_map(lambda d: (-lr * d).astype(d.dtype), direction)
+        updates = {k: _scale(d, -_learning_rate(hparams, k)) for k, d in direction.items()}
         new_params = optax.apply_updates(state.params, updates)
 
         grad_norm = optax.global_norm(grads)
-        finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm)
+        finite = jnp.isfinite(loss) & jnp.isfinite(aux_loss) & jnp.isfinite(grad_norm)
         params, model_state, opt_state = jax.lax.cond(
             finite,
             lambda: (new_params, new_model_state, new_opt_state),
             lambda: (state.params, state.model_state, state.opt_state),
         )
         metrics = {name: value.mean() for name, value in terms.terms.items()}
+        if terms.aux_loss is not None:
+            metrics["aux_loss"] = aux_loss
         metrics.update(
             loss=loss,
             grad_norm=grad_norm,
@@ -82,3 +87,37 @@ def make_train_step(
         return new_state, metrics
 
     return step
+
+
+def player_gradients(loss_fn: Callable, params: dict):
+    """Each player's loss differentiated with respect to its own parameters.
+
+    ``loss_fn(params) -> ((loss, aux_loss), aux)`` with scalar losses. Returns ``(loss, aux_loss,
+    aux, grads)`` where ``grads["critic"]`` is the gradient of ``aux_loss`` and every other entry
+    the gradient of ``loss``. Without a ``"critic"`` entry only ``loss`` is differentiated.
+    """
+    if CRITIC in params:
+        # One forward pass shared by both players, then one VJP per player.
+        (loss, aux_loss), vjp_fn, aux = jax.vjp(loss_fn, params, has_aux=True)
+        one, zero = jnp.ones((), loss.dtype), jnp.zeros((), loss.dtype)
+        (main_grads,) = vjp_fn((one, zero))
+        (critic_grads,) = vjp_fn((zero, one))
+        grads = {k: critic_grads[k] if k == CRITIC else main_grads[k] for k in params}
+        return loss, aux_loss, aux, grads
+
+    def scalar_loss(p):
+        (main, second), rest = loss_fn(p)
+        return main, (second, rest)
+
+    (loss, (aux_loss, aux)), grads = jax.value_and_grad(scalar_loss, has_aux=True)(params)
+    return loss, aux_loss, aux, grads
+
+
+def _learning_rate(hparams: HParams, group: str) -> Array:
+    """The critic trains at ``hparams["critic_learning_rate"]``; everything else at
+    ``hparams["learning_rate"]``."""
+    return hparams["critic_learning_rate"] if group == CRITIC else hparams["learning_rate"]
+
+
+def _scale(tree, factor: Array):
+    return jax.tree_util.tree_map(lambda d: (factor * d).astype(d.dtype), tree)

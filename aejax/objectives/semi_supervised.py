@@ -1,0 +1,81 @@
+"""The M2 semi-supervised VAE objective (Kingma, Rezende, Mohamed & Welling 2014).
+
+The model is a conditional VAE (``num_classes > 0``) with a classifier q(y|x). Each batch holds
+unlabelled images ``image [B, ...]`` and a batch of the labelled pool ``labelled_image [L, ...]``
+with ``labelled_label [L]`` (see :func:`aejax.train.epochs.gather_batch`).
+
+* labelled: ``Lab(x, y) = -log p(x|y,z) + KL(q(z|x,y) || p(z)) - log p(y)``, p(y) uniform;
+* unlabelled: ``U(x) = sum_y q(y|x) Lab(x, y) - H(q(y|x))``, with the sum over y exact;
+* classification: ``-log q(y|x)`` on the labelled batch, weighted by ``alpha``.
+
+Per unlabelled example the loss is ``U(x_i) + labelled_weight * mean_l Lab(x_l, y_l) + alpha *
+mean_l CE_l``. Kingma et al. sum over the whole data set with ``alpha = 0.1 N`` per labelled
+example; dividing by the number of unlabelled examples gives ``labelled_weight = N_l / N`` and
+``alpha = 0.1 N N_l / N = 0.1 N_l`` (10 for 100 labels), the defaults build.py derives.
+
+References:
+  Kingma et al., "Semi-Supervised Learning with Deep Generative Models", NeurIPS 2014, eqs. 6-9.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+
+from aejax.objectives.elbo import kl_to_prior
+from aejax.types import Array, Batch, HParams, LossTerms, PRNGKey
+
+
+def _labelled_bound(model, x: Array, features: Array, y_onehot: Array, key: PRNGKey, train: bool):
+    """``-ELBO(x, y) - log p(y)`` per row: ``[N]`` (nats), one reparameterised sample."""
+    posterior = model.posterior_from(features, y_onehot)
+    z = posterior.sample(key)
+    recon = -model.decode(z, y_onehot, train=train).log_prob(x)
+    kl = kl_to_prior(posterior, model.prior_dist(), z)
+    return recon + kl + math.log(model.num_classes)
+
+
+def m2(
+    model, batch: Batch, key: PRNGKey, hparams: HParams, *, step: Array, train: bool
+) -> LossTerms:
+    """M2 loss per unlabelled example ``[B]``; terms in nats per example (labelled-batch terms
+    are broadcast to ``[B]``): ``unlabelled_bound``, ``labelled_bound``, ``classification_ce``,
+    ``labelled_accuracy``, ``class_entropy``."""
+    del step
+    u_key, l_key = jax.random.split(key)
+    k = model.num_classes
+    x = batch["image"]
+    b = x.shape[0]
+    # Unlabelled: the encoder runs once; head and decoder once per candidate label (exact sum).
+    features = model.encoder(x, train=train)
+    labels = jnp.repeat(jnp.arange(k), b)  # [K * B], label-major
+    rep = lambda a: jnp.tile(a, (k,) + (1,) * (a.ndim - 1))  # noqa: E731
+    bounds = _labelled_bound(model, rep(x), rep(features), model.one_hot(labels), u_key, train)
+    bounds = bounds.reshape(k, b).T  # [B, K]
+    log_qy = jax.nn.log_softmax(model.classifier(x, train=train), axis=-1)
+    qy = jnp.exp(log_qy)
+    unlabelled = (qy * (bounds + log_qy)).sum(-1)
+
+    xl, yl = batch["labelled_image"], batch["labelled_label"]
+    lab_features = model.encoder(xl, train=train)
+    lab_bound = _labelled_bound(model, xl, lab_features, model.one_hot(yl), l_key, train)
+    lab_log_q = jax.nn.log_softmax(model.classifier(xl, train=train), axis=-1)
+    ce = -jnp.take_along_axis(lab_log_q, yl[:, None], axis=-1)[:, 0]
+    accuracy = (lab_log_q.argmax(-1) == yl).astype(jnp.float32)
+    loss = unlabelled + hparams["labelled_weight"] * lab_bound.mean() + hparams["alpha"] * ce.mean()
+    full = lambda v: jnp.full((b,), v.mean())  # noqa: E731
+    return LossTerms(
+        loss=loss,
+        terms={
+            "unlabelled_bound": unlabelled,
+            "class_entropy": -(qy * log_qy).sum(-1),
+            "labelled_bound": full(lab_bound),
+            "classification_ce": full(ce),
+            "labelled_accuracy": full(accuracy),
+        },
+    )
+
+
+m2.requires = ("classifier", "labelled_pool")

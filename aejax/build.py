@@ -211,6 +211,29 @@ def build_model(
             out_features=num_classes,
             activation=m.classifier.activation,
         )
+    ladder_dims = tuple(int(d) for d in m.ladder.latent_dims)
+    if ladder_dims:
+        ladder_hidden = tuple(int(w) for w in m.ladder.hidden)
+        if any(d <= 0 for d in ladder_dims) or not ladder_hidden or min(ladder_hidden) <= 0:
+            raise ConfigError(
+                f"model.ladder: latent_dims and hidden must be positive widths (hidden non-empty),"
+                f" got latent_dims={ladder_dims} hidden={ladder_hidden}"
+            )
+        if posterior != "gaussian" or num_classes or critic or classifier:
+            raise ConfigError(
+                "model.ladder.latent_dims (a hierarchical VAE) needs model.posterior='gaussian' "
+                "and no labels, critic or classifier (model.num_classes=0; objective elbo)"
+            )
+        return models.HierarchicalAutoEncoder(
+            encoder=encoder,
+            posterior_head=posterior_head,
+            decoder=decoder,
+            likelihood_head=likelihood_head,
+            latent_dim=latent_dim,
+            latent_dims=ladder_dims,
+            hidden=ladder_hidden,
+            activation=m.encoder.activation,
+        )
     return models.AutoEncoder(
         encoder=encoder,
         posterior_head=posterior_head,

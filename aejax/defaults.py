@@ -39,6 +39,9 @@ def base_config() -> ml_collections.ConfigDict:
     c.model.likelihood = "bernoulli"  # "bernoulli" | "gaussian"
     c.model.gaussian_sigma = "fixed"  # "fixed" | "shared" | "per_pixel"
     c.model.fixed_sigma = 1.0
+    # Hierarchical VAE (Ladder VAE): widths of the stochastic layers above the latent_dim-wide
+    # bottom one, bottom to top; () = a single stochastic layer.
+    c.model.ladder = ml_collections.ConfigDict(dict(latent_dims=(), hidden=(256,)))
     c.model.num_classes = 0  # > 0: condition encoder and decoder on the label (CVAE, M2)
     # Second player for adversarial objectives (factor_vae, wae_gan, aae): an MLP on codes.
     c.model.critic = ml_collections.ConfigDict(

@@ -8,6 +8,8 @@ from aejax.models.heads import (
     GaussianPosteriorHead,
     StandardNormalPrior,
 )
+from aejax.models.hierarchical import HierarchicalAutoEncoder
+from aejax.models.latent import LatentSample
 
 __all__ = [
     "AutoEncoder",
@@ -15,5 +17,7 @@ __all__ = [
     "DeltaPosteriorHead",
     "GaussianHead",
     "GaussianPosteriorHead",
+    "HierarchicalAutoEncoder",
+    "LatentSample",
     "StandardNormalPrior",
 ]

@@ -19,7 +19,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from aejax.types import Array, Batch
+from aejax.models.latent import LatentSample
+from aejax.types import Array, Batch, PRNGKey
 
 CRITIC = "critic"  # the params subtree trained by the objective's aux_loss
 
@@ -66,6 +67,25 @@ class AutoEncoder(nn.Module):
 
     def prior_dist(self):
         return self.prior()
+
+    def sample_latent(
+        self, x: Array, key: PRNGKey, cond: Array | None = None, *, train: bool = False
+    ) -> LatentSample:
+        """One reparameterised ``z ~ q(z|x)`` with its KL and log-densities (the interface a
+        hierarchical model shares); the KL is analytic when prior and posterior allow it."""
+        posterior = self.encode(x, cond, train=train)
+        z = posterior.sample(key)
+        prior = self.prior_dist()
+        log_q, log_p = posterior.log_prob(z), prior.log_prob(z)
+        if hasattr(prior, "kl_from"):
+            kl_per_dim = prior.kl_from(posterior)
+        else:  # single-sample Monte-Carlo estimate, reported as one "dimension"
+            kl_per_dim = (log_q - log_p)[:, None]
+        return LatentSample(z=z, kl_per_dim=kl_per_dim, log_q=log_q, log_p=log_p, codes=(z,))
+
+    def sample_codes(self, key: PRNGKey, num: int) -> Array:
+        """``[num, D]`` codes drawn from the prior."""
+        return self.prior_dist().sample(key, (num,))
 
     def condition(self, batch: Batch) -> Array | None:
         """The one-hot label ``[B, num_classes]`` a conditional model reads, else ``None``."""

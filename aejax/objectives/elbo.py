@@ -31,10 +31,10 @@ def negative_elbo(
     """
     del step
     x, cond = batch["image"], model.condition(batch)  # cond: one-hot label of a CVAE, else None
-    posterior = model.encode(x, cond, train=train)
-    z = posterior.sample(key)
-    recon = -model.decode(z, cond, train=train).log_prob(x)
-    kl = kl_to_prior(posterior, model.prior_dist(), z)
+    # sample_latent covers flat and hierarchical models alike (KL summed over every layer).
+    latent = model.sample_latent(x, key, cond, train=train)
+    recon = -model.decode(latent.z, cond, train=train).log_prob(x)
+    kl = latent.kl_per_dim.sum(-1)
     beta = hparams.get("beta", jnp.float32(1.0))
     return LossTerms(
         loss=recon + beta * kl, terms={"recon": recon, "kl": kl, "neg_elbo": recon + kl}

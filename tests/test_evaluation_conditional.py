@@ -62,6 +62,7 @@ def test_m2_classifier_predictions_have_one_label_per_image(key):
             "model.num_classes": 3,
             "data.num_labelled": 30,
             "model.classifier.hidden": (8,),
+            "data.labelled_batch_size": 10,
         }
     )
     ds = build.load_data(config, "train")

@@ -373,6 +373,10 @@ def build_experiment(
     if "critic" in requires:
         tx = _two_player(tx, build_critic_direction(config))
         hparams["critic_learning_rate"] = float(config.optimizer.critic.learning_rate)
+    else:
+        # One optimizer update over a single flat vector instead of one per parameter leaf
+        # (fewer, larger fused loops: ~7% of the reference MLP VAE's CPU step).
+        tx = optax.flatten(tx)
     labelled_batch_size = 0
     if "labelled_pool" in requires:
         n = int(config.data.num_labelled)

@@ -8,13 +8,14 @@ in the checkpoint. The last partial batch of an epoch is dropped.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 
-from aejax.train.rng import example_keys, subkey
+from aejax.train.rng import counter_uniform, subkey
 from aejax.train.state import TrainState
 from aejax.train.step import StepFn
 from aejax.types import Array, Batch, HParams, PRNGKey
@@ -36,10 +37,11 @@ def binarize_dynamic(key: PRNGKey, epoch: Array, example_ids: Array, x: Array) -
     """Bernoulli draw per pixel with the intensity as probability, keyed by (epoch, example id).
 
     ``x: [B, H, W, C]`` in [0, 1]; returns float32 {0, 1} of the same shape. The same example in
-    the same epoch always gets the same bits, however it was batched.
+    the same epoch always gets the same bits, however it was batched. The uniforms come from
+    :func:`aejax.train.rng.counter_uniform` (a counter hash, not threefry: see there why).
     """
-    keys = example_keys(jax.random.fold_in(key, epoch), example_ids)
-    return jax.vmap(lambda k, xi: jax.random.bernoulli(k, xi).astype(jnp.float32))(keys, x)
+    u = counter_uniform(jax.random.fold_in(key, epoch), example_ids, math.prod(x.shape[1:]))
+    return (u.reshape(x.shape) < x).astype(jnp.float32)
 
 
 def epoch_permutation(data_key: PRNGKey, epoch: Array, num_examples: int) -> Array:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import zlib
 
 import jax
+import jax.numpy as jnp
 
 from aejax.types import Array, PRNGKey
 
@@ -40,3 +41,30 @@ def subkey(key: PRNGKey, name: str) -> PRNGKey:
     does not collide with the per-epoch/per-step folds of the same key.
     """
     return jax.random.fold_in(key, zlib.crc32(name.encode()) % 2**31)
+
+
+def _fmix32(h: Array) -> Array:
+    """MurmurHash3's 32-bit finaliser: a bijection of uint32 with full avalanche."""
+    h = h ^ (h >> 16)
+    h = h * jnp.uint32(0x85EBCA6B)
+    h = h ^ (h >> 13)
+    h = h * jnp.uint32(0xC2B2AE35)
+    return h ^ (h >> 16)
+
+
+def counter_uniform(key: PRNGKey, counters: Array, size: int) -> Array:
+    """``float32[B, size]`` uniform on [0, 1): a hash of (key, counter, position).
+
+    For bulk noise whose statistical quality matters but not its unpredictability (dynamic
+    binarisation draws one number per pixel per example per epoch): hashing the counters with
+    MurmurHash3's finaliser costs a few integer operations per value, where threefry costs ~20
+    rounds (it made threefry ~15% of the reference MLP VAE's CPU step). Row ``b`` depends only on
+    ``key`` and ``counters[b]``, so a value never depends on how rows are batched.
+    """
+    words = jax.random.key_data(key).reshape(-1).astype(jnp.uint32)
+    base = counters.astype(jnp.uint32) * jnp.uint32(0x9E3779B1)
+    for w in words:
+        base = _fmix32(base ^ w)
+    position = jnp.arange(size, dtype=jnp.uint32) * jnp.uint32(0x85EBCA77)
+    h = _fmix32(_fmix32(base[:, None] + position[None, :]))
+    return (h >> 8).astype(jnp.float32) * jnp.float32(1.0 / (1 << 24))

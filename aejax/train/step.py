@@ -66,10 +66,12 @@ def make_train_step(
 
         grad_norm = optax.global_norm(grads)
         finite = jnp.isfinite(loss) & jnp.isfinite(aux_loss) & jnp.isfinite(grad_norm)
-        params, model_state, opt_state = jax.lax.cond(
-            finite,
-            lambda: (new_params, new_model_state, new_opt_state),
-            lambda: (state.params, state.model_state, state.opt_state),
+        # An elementwise select, not lax.cond: on CPU the cond's branch copies of the whole state
+        # cost more than reading both candidates once.
+        params, model_state, opt_state = jax.tree_util.tree_map(
+            lambda new, old: jnp.where(finite, new, old),
+            (new_params, new_model_state, new_opt_state),
+            (state.params, state.model_state, state.opt_state),
         )
         metrics = {name: value.mean() for name, value in terms.terms.items()}
         if terms.aux_loss is not None:

@@ -87,6 +87,8 @@ def encode(
         NaN/Inf.
     """
     n = factors.shape[0]
+    if n < 1:
+        raise DataError("representation_fn: nothing to encode; ask for at least one sample")
     chunks = []
     for start in range(0, n, ENCODE_BATCH):
         f = factors[start : start + ENCODE_BATCH]

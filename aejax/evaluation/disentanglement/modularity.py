@@ -32,6 +32,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from aejax.errors import DataError
 from aejax.evaluation.disentanglement._discretize import NUM_BINS, histogram_discretize
 from aejax.evaluation.disentanglement._ground_truth import (
     GroundTruth,
@@ -94,6 +95,8 @@ def modularity_from_codes(
     """
     codes_train, factors_train = check_codes(codes_train, factors_train, "modularity (train)")
     codes_test, factors_test = check_codes(codes_test, factors_test, "modularity (test)")
+    if factors_train.shape[1] < 2:
+        raise DataError("modularity: needs at least 2 factors, got 1")
     mi = discrete_mutual_info(histogram_discretize(codes_train, num_bins), factors_train)
     exp_train, exp_test = explicitness(codes_train, factors_train, codes_test, factors_test)
     return {

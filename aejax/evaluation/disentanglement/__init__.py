@@ -77,39 +77,33 @@ def compute_all_on(
         rng = np.random.default_rng(streams["codes"])
         codes, factors = sample_codes(ground_truth, representation_fn, rng, num_train + num_test)
         split = (codes[:num_train], factors[:num_train], codes[num_train:], factors[num_train:])
+        seeds = {k: sklearn_seed(np.random.default_rng(streams[k])) for k in ("dci", "sap")}
+        stages = {
+            "beta_vae": lambda: compute_beta_vae(
+                ground_truth,
+                representation_fn,
+                seed=streams["beta_vae"],
+                num_train=pair_train,
+                num_eval=pair_eval,
+            ),
+            "factor_vae": lambda: compute_factor_vae(
+                ground_truth,
+                representation_fn,
+                seed=streams["factor_vae"],
+                num_train=pair_train,
+                num_eval=pair_eval,
+                num_variance_estimate=max(num_train // 2, 2),
+            ),
+            "mig": lambda: mig_from_codes(codes[:num_train], factors[:num_train]),
+            "dci": lambda: dci_from_codes(*split, seed=seeds["dci"]),
+            "sap": lambda: sap_from_codes(
+                *split, categorical=ground_truth.categorical, seed=seeds["sap"]
+            ),
+            "modularity": lambda: modularity_from_codes(*split),
+        }
         for name in METRICS:
             bar.set_postfix_str(name)
-            if name == "beta_vae":
-                out[name] = compute_beta_vae(
-                    ground_truth,
-                    representation_fn,
-                    seed=streams[name],
-                    num_train=pair_train,
-                    num_eval=pair_eval,
-                )
-            elif name == "factor_vae":
-                out[name] = compute_factor_vae(
-                    ground_truth,
-                    representation_fn,
-                    seed=streams[name],
-                    num_train=pair_train,
-                    num_eval=pair_eval,
-                    num_variance_estimate=max(num_train // 2, 2),
-                )
-            elif name == "mig":
-                out[name] = mig_from_codes(codes[:num_train], factors[:num_train])
-            elif name == "dci":
-                out[name] = dci_from_codes(
-                    *split, seed=sklearn_seed(np.random.default_rng(streams[name]))
-                )
-            elif name == "sap":
-                out[name] = sap_from_codes(
-                    *split,
-                    categorical=ground_truth.categorical,
-                    seed=sklearn_seed(np.random.default_rng(streams[name])),
-                )
-            else:
-                out[name] = modularity_from_codes(*split)
+            out[name] = stages[name]()
             bar.update(1)
     return out
 

@@ -47,6 +47,8 @@ class TrainSettings:
     steps_per_call: int
     on_nonfinite: str
     progress: bool
+    log_example_ids: bool = False  # write examples.jsonl (the example ids of every step)
+    debug_checks: bool = False  # run the step under checkify float checks
 
 
 @dataclasses.dataclass(frozen=True)
@@ -251,6 +253,8 @@ def resolve_train(config: ml_collections.ConfigDict, num_examples: int) -> Train
         steps_per_call=int(_positive(t.steps_per_call, "train.steps_per_call")),
         on_nonfinite=_choice(t.on_nonfinite, ON_NONFINITE, "train.on_nonfinite"),
         progress=bool(t.progress),
+        log_example_ids=bool(t.log_example_ids),
+        debug_checks=bool(t.debug_checks),
     )
 
 

@@ -79,6 +79,7 @@ def make_chunk_runner(
     data_key: PRNGKey,
     binarize_key: PRNGKey,
     stop_on_nonfinite: bool = True,
+    record_indices: bool = False,
 ):
     """Returns ``(run, steps_per_call)``; ``run(state, data, train_key, hparams, num_steps)`` runs
     ``num_steps <= steps_per_call`` steps in one ``lax.scan`` and returns ``(state, metrics)``.
@@ -86,7 +87,8 @@ def make_chunk_runner(
     ``num_steps`` is an array, so every chunk length shares one compiled program. ``metrics`` holds
     ``[steps_per_call]`` arrays of each step metric plus ``active`` (the step ran) and ``step``.
     With ``stop_on_nonfinite`` the remaining steps of the chunk are skipped after the first
-    non-finite step, so the returned state is the last finite one.
+    non-finite step, so the returned state is the last finite one. With ``record_indices``,
+    ``metrics["index"]`` is ``int32[steps_per_call, batch_size]``: the example ids each step read.
     """
     steps_per_epoch = num_examples // batch_size
     k = max(1, min(steps_per_call, steps_per_epoch))
@@ -101,7 +103,8 @@ def make_chunk_runner(
             start = (st.step % steps_per_epoch) * batch_size
             idx = jax.lax.dynamic_slice(perms, (epoch - epoch0, start), (1, batch_size))[0]
             batch = gather_batch(data, idx, epoch, binarize, binarize_key)
-            return step_fn(st, batch, train_key, hparams)
+            st, metrics = step_fn(st, batch, train_key, hparams)
+            return st, dict(metrics, index=idx) if record_indices else metrics
 
         metric_shapes = jax.eval_shape(lambda st: one_step(st)[1], state)
 

@@ -98,8 +98,14 @@ def load_data(config: ml_collections.ConfigDict, split: str) -> ArrayDataset:
 
 def _network(c: ml_collections.ConfigDict, key: str, role: str, out):
     kind = _choice(c.kind, NETWORKS, f"{key}.kind")
-    hidden = tuple(int(w) for w in c.hidden)
-    channels = tuple(int(w) for w in c.channels)
+    try:
+        hidden = tuple(int(w) for w in c.hidden)
+        channels = tuple(int(w) for w in c.channels)
+    except (TypeError, ValueError) as e:
+        raise ConfigError(
+            f"{key}.hidden and {key}.channels must be tuples of integers, got "
+            f"hidden={c.hidden!r}, channels={c.channels!r}"
+        ) from e
     if any(w <= 0 for w in hidden + channels):
         raise ConfigError(
             f"{key}: layer widths must be > 0, got hidden={hidden} channels={channels}"

@@ -59,6 +59,16 @@ def init_state(exp: build.Experiment, image_shape, init_key) -> TrainState:
     )
 
 
+def describe_run(config: ml_collections.ConfigDict, ds: ArrayDataset, steps_per_epoch: int) -> dict:
+    """What each checkpoint's manifest records about the run (compared when restoring)."""
+    return {
+        "config": flatten(json.loads(config.to_json_best_effort())),
+        "image_shape": list(ds.info.shape),
+        "num_examples": len(ds),
+        "steps_per_epoch": steps_per_epoch,
+    }
+
+
 def device_data(ds: ArrayDataset) -> DeviceData:
     labels = ds.labels if ds.labels is not None else np.zeros(len(ds), np.int32)
     return DeviceData(images=jnp.asarray(ds.images), labels=jnp.asarray(labels, jnp.int32))
@@ -116,12 +126,7 @@ def _train(
 
     keys = named_keys(exp.seed)
     state = init_state(exp, train_ds.info.shape, keys["init"])
-    run_info = {
-        "config": flatten(json.loads(config.to_json_best_effort())),
-        "image_shape": list(train_ds.info.shape),
-        "num_examples": len(train_ds),
-        "steps_per_epoch": settings.steps_per_epoch,
-    }
+    run_info = describe_run(config, train_ds, settings.steps_per_epoch)
     ckpt = Checkpointer(
         workdir / "checkpoints",
         keep=settings.keep_checkpoints,

@@ -46,17 +46,25 @@ RESUMABLE_CHANGES = (
 
 
 def init_state(exp: build.Experiment, image_shape, init_key) -> TrainState:
-    """Fresh parameters from ``init_key`` and a zeroed optimizer state."""
-    dummy = jnp.zeros((1, *image_shape), jnp.float32)
-    variables = dict(exp.model.init(init_key, dummy))
-    params = variables.pop("params")
-    model_state = variables  # e.g. batch_stats; {} for the current networks
-    return TrainState(
-        step=jnp.zeros((), jnp.int32),
-        params=params,
-        model_state=model_state,
-        opt_state=exp.tx.init(params),
-    )
+    """Fresh parameters from ``init_key`` and a zeroed optimizer state.
+
+    Jitted as one program: run eagerly, every initialiser op compiles on its own (dozens of small
+    compilations); the values are bitwise the same either way.
+    """
+
+    def make(key) -> TrainState:
+        dummy = jnp.zeros((1, *image_shape), jnp.float32)
+        variables = dict(exp.model.init(key, dummy))
+        params = variables.pop("params")
+        model_state = variables  # e.g. batch_stats; {} for the current networks
+        return TrainState(
+            step=jnp.zeros((), jnp.int32),
+            params=params,
+            model_state=model_state,
+            opt_state=exp.tx.init(params),
+        )
+
+    return jax.jit(make)(init_key)
 
 
 def describe_run(config: ml_collections.ConfigDict, ds: ArrayDataset, steps_per_epoch: int) -> dict:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import os
+import resource
+import shutil
 import signal
 import subprocess
 import time
@@ -181,3 +183,38 @@ def test_sigterm_saves_exits_0_and_restart_continues_from_that_step(tmp_path, re
     assert [r["step"] for r in seen] == list(range(target))
     # Same seed, same data order: the first 48 steps read what the uninterrupted run read.
     assert seen[:48] == read_jsonl(ref_dir / "examples.jsonl")
+
+
+def _disk_full():
+    """In the child: files may not grow past 64 KiB (write() then fails with EFBIG, like ENOSPC)."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
+
+
+def test_disk_full_during_save_stops_with_one_line_and_keeps_the_last_checkpoint(
+    tmp_path, reference
+):
+    ref_dir, _, _ = reference
+    workdir = tmp_path / "run"
+    shutil.copytree(ref_dir, workdir)  # complete up to step 48; its 142 KiB array file fits no more
+    proc = subprocess.run(
+        _cmd(workdir, "--config.train.num_steps=56"),
+        cwd=REPO,
+        env=_env(tmp_path / "jax_cache"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=_disk_full,
+    )
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    lines = [x for x in proc.stderr.splitlines() if x.startswith("error:")]
+    assert len(lines) == 1, proc.stderr[-2000:]
+    assert "saving the checkpoint at step 56" in lines[0]
+    assert "File too large" in lines[0] and "(checkpoint at step 48 is intact)" in lines[0]
+    config = tiny_config(**SETTINGS)
+    ds = build.load_data(config, "train")
+    exp = build.build_experiment(config, ds.info.shape, len(ds))
+    ckpt = Checkpointer(workdir / "checkpoints")
+    assert ckpt.all_steps() == [48]
+    ckpt.verify(48, init_state(exp, ds.info.shape, named_keys(0)["init"]))
+    ckpt.close()

@@ -147,8 +147,10 @@ class Checkpointer:
             if len(tmp) != 1:
                 raise RuntimeError(f"expected one temporary directory for step {step}, got {tmp}")
             manifest.write(tmp[0], content)
-        except BaseException as e:  # surfaced by wait(); a checkpoint without manifest is refused
+        except BaseException as e:
+            # Raising here stops orbax before it renames the directory: the save never commits.
             self._callback_error = e
+            raise
 
     def wait(self) -> None:
         """Blocks until the save in flight has committed, then applies retention.

@@ -52,6 +52,8 @@ class TrainSettings:
     steps_per_call: int
     on_nonfinite: str
     progress: bool
+    log_example_ids: bool = False  # write examples.jsonl (the example ids of every step)
+    debug_checks: bool = False  # run the step under checkify float checks
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,8 +136,14 @@ def labelled_pool(config: ml_collections.ConfigDict, ds: ArrayDataset) -> np.nda
 
 def _network(c: ml_collections.ConfigDict, key: str, role: str, out):
     kind = _choice(c.kind, NETWORKS, f"{key}.kind")
-    hidden = tuple(int(w) for w in c.hidden)
-    channels = tuple(int(w) for w in c.channels)
+    try:
+        hidden = tuple(int(w) for w in c.hidden)
+        channels = tuple(int(w) for w in c.channels)
+    except (TypeError, ValueError) as e:
+        raise ConfigError(
+            f"{key}.hidden and {key}.channels must be tuples of integers, got "
+            f"hidden={c.hidden!r}, channels={c.channels!r}"
+        ) from e
     if any(w <= 0 for w in hidden + channels):
         raise ConfigError(
             f"{key}: layer widths must be > 0, got hidden={hidden} channels={channels}"
@@ -356,6 +364,8 @@ def resolve_train(config: ml_collections.ConfigDict, num_examples: int) -> Train
         steps_per_call=int(_positive(t.steps_per_call, "train.steps_per_call")),
         on_nonfinite=_choice(t.on_nonfinite, ON_NONFINITE, "train.on_nonfinite"),
         progress=bool(t.progress),
+        log_example_ids=bool(t.log_example_ids),
+        debug_checks=bool(t.debug_checks),
     )
 
 

@@ -94,6 +94,8 @@ def base_config() -> ml_collections.ConfigDict:
     c.train.steps_per_call = 500  # steps per dispatch (lax.scan); capped at one epoch
     c.train.on_nonfinite = "stop"  # "stop" | "skip"
     c.train.progress = True
+    c.train.log_example_ids = False  # debug: examples.jsonl lists the example ids of every step
+    c.train.debug_checks = False  # debug: run the step under checkify float checks (slower)
 
     c.eval = ml_collections.ConfigDict()
     c.eval.iwae_k = 5000

@@ -25,6 +25,12 @@ def main(argv: list[str]) -> None:
     from aejax.train.loop import train
 
     summary = train(_CONFIG.value, _WORKDIR.value)
+    if summary.get("preempted"):
+        print(
+            f"stopped by SIGTERM at step {summary['step']}; the checkpoint at that step is "
+            "committed; rerun the same command to continue"
+        )
+        return
     print(
         f"trained to step {summary['step']} in {summary['wall_time_s']:.1f} s "
         f"({summary['examples_per_s']:.0f} examples/s); outputs in {_WORKDIR.value}"

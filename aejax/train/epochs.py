@@ -103,6 +103,7 @@ def make_chunk_runner(
     binarize_key: PRNGKey,
     stop_on_nonfinite: bool = True,
     labelled_batch_size: int = 0,
+    record_indices: bool = False,
 ):
     """Returns ``(run, steps_per_call)``; ``run(state, data, train_key, hparams, num_steps)`` runs
     ``num_steps <= steps_per_call`` steps in one ``lax.scan`` and returns ``(state, metrics)``.
@@ -112,7 +113,8 @@ def make_chunk_runner(
     With ``stop_on_nonfinite`` the remaining steps of the chunk are skipped after the first
     non-finite step, so the returned state is the last finite one. With
     ``labelled_batch_size > 0`` each batch also carries that many examples of ``data.labelled``
-    (see :func:`labelled_batch`).
+    (see :func:`labelled_batch`). With ``record_indices``, ``metrics["index"]`` is
+    ``int32[steps_per_call, batch_size]``: the example ids each step read.
     """
     labelled_key = subkey(data_key, "labelled_batch")
     steps_per_epoch = num_examples // batch_size
@@ -140,7 +142,8 @@ def make_chunk_runner(
                         binarize_key,
                     )
                 )
-            return step_fn(st, batch, train_key, hparams)
+            st, metrics = step_fn(st, batch, train_key, hparams)
+            return st, dict(metrics, index=idx) if record_indices else metrics
 
         metric_shapes = jax.eval_shape(lambda st: one_step(st)[1], state)
 

@@ -1,6 +1,10 @@
 """``train(config, workdir)``: the one impure module (files, progress bar, checkpoints).
 
-Resume order: the latest complete checkpoint in ``WORKDIR/checkpoints``, else a fresh start.
+Resume order: the newest checkpoint in ``WORKDIR/checkpoints`` that passes verification (newer
+ones that fail are logged, listed in ``summary.json`` under ``refused_checkpoints`` and moved to
+``checkpoints/refused/``), else a fresh start. SIGTERM stops the run at the end of the current
+chunk (at most ``train.steps_per_call`` steps) with a committed checkpoint at that step and a
+normal return (``summary["preempted"]``); see :mod:`aejax.train.preemption`.
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ import numpy as np
 from aejax import build
 from aejax.data.base import ArrayDataset
 from aejax.defaults import flatten
-from aejax.errors import ConfigError, NonFiniteError
+from aejax.errors import ConfigError, DataError, NonFiniteError
+from aejax.train import preemption
 from aejax.train.checkpoint import Checkpointer
 from aejax.train.epochs import DeviceData, make_chunk_runner
 from aejax.train.logging import MetricWriter, read_jsonl
@@ -34,22 +39,42 @@ RESUMABLE_CHANGES = (
     "train.keep_checkpoints",
     "train.progress",
     "train.steps_per_call",
+    "train.log_example_ids",
+    "train.debug_checks",
     "eval.",
 )
 
 
 def init_state(exp: build.Experiment, image_shape, init_key) -> TrainState:
-    """Fresh parameters from ``init_key`` and a zeroed optimizer state."""
-    dummy = jnp.zeros((1, *image_shape), jnp.float32)
-    variables = dict(exp.model.init(init_key, dummy))
-    params = variables.pop("params")
-    model_state = variables  # e.g. batch_stats; {} for the current networks
-    return TrainState(
-        step=jnp.zeros((), jnp.int32),
-        params=params,
-        model_state=model_state,
-        opt_state=exp.tx.init(params),
-    )
+    """Fresh parameters from ``init_key`` and a zeroed optimizer state.
+
+    Jitted as one program: run eagerly, every initialiser op compiles on its own (dozens of small
+    compilations); the values are bitwise the same either way.
+    """
+
+    def make(key) -> TrainState:
+        dummy = jnp.zeros((1, *image_shape), jnp.float32)
+        variables = dict(exp.model.init(key, dummy))
+        params = variables.pop("params")
+        model_state = variables  # e.g. batch_stats; {} for the current networks
+        return TrainState(
+            step=jnp.zeros((), jnp.int32),
+            params=params,
+            model_state=model_state,
+            opt_state=exp.tx.init(params),
+        )
+
+    return jax.jit(make)(init_key)
+
+
+def describe_run(config: ml_collections.ConfigDict, ds: ArrayDataset, steps_per_epoch: int) -> dict:
+    """What each checkpoint's manifest records about the run (compared when restoring)."""
+    return {
+        "config": flatten(json.loads(config.to_json_best_effort())),
+        "image_shape": list(ds.info.shape),
+        "num_examples": len(ds),
+        "steps_per_epoch": steps_per_epoch,
+    }
 
 
 def device_data(ds: ArrayDataset, labelled: np.ndarray | None = None) -> DeviceData:
@@ -97,7 +122,13 @@ def _nonfinite_message(metrics: dict, i: int, step: int, last_good: int | None) 
 
 def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path) -> dict:
     """Trains (or resumes) the run described by ``config`` in ``workdir``; returns the summary."""
-    workdir = pathlib.Path(workdir)
+    with preemption.StopRequest() as stop:
+        return _train(config, pathlib.Path(workdir), stop)
+
+
+def _train(
+    config: ml_collections.ConfigDict, workdir: pathlib.Path, stop: preemption.StopRequest
+) -> dict:
     workdir.mkdir(parents=True, exist_ok=True)
     train_ds = build.load_data(config, "train")
     exp = build.build_experiment(config, train_ds.info.shape, len(train_ds))
@@ -107,11 +138,24 @@ def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path) -> dic
 
     keys = named_keys(exp.seed)
     state = init_state(exp, train_ds.info.shape, keys["init"])
-    ckpt = Checkpointer(workdir / "checkpoints", keep=settings.keep_checkpoints)
-    start = ckpt.latest_step()
-    if start is not None:
-        state = ckpt.restore(start, state)
-        _truncate_metrics(workdir / "metrics.jsonl", after_step=start)
+    run_info = describe_run(config, train_ds, settings.steps_per_epoch)
+    ckpt = Checkpointer(
+        workdir / "checkpoints",
+        keep=settings.keep_checkpoints,
+        run=run_info,
+        ignore_config_keys=RESUMABLE_CHANGES,
+        training=True,
+    )
+    try:
+        _check_same_data(ckpt.newest_manifest(), run_info, train_ds, workdir)
+        restored, start, refused = ckpt.restore_latest(state)
+    except BaseException:
+        ckpt.close()
+        raise
+    if restored is not None:
+        state = restored
+    _truncate_metrics(workdir / "metrics.jsonl", after_step=start or 0)
+    examples_log = _ExampleLog(workdir, settings.log_example_ids, start or 0)
 
     run_chunk, chunk_len = make_chunk_runner(
         make_train_step(exp.model, exp.objective, exp.tx),
@@ -123,7 +167,11 @@ def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path) -> dic
         binarize_key=keys["binarize"],
         stop_on_nonfinite=settings.on_nonfinite == "stop",
         labelled_batch_size=exp.labelled_batch_size,
+        record_indices=settings.log_example_ids,
     )
+    if settings.debug_checks:
+        run_chunk = _with_float_checks(run_chunk)
+    kill_at = preemption.kill_point()
     data = device_data(train_ds, build.labelled_pool(config, train_ds))
     hparams = build.hparams_as_arrays(exp.hparams)
     writer = MetricWriter(workdir)
@@ -134,16 +182,23 @@ def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path) -> dic
     skipped = 0
     t_start = time.perf_counter()
     first_step = step
+    preempted = False
     try:
         while step < total:
+            if stop.requested is not None:
+                preempted = True
+                break
             n = min(
                 chunk_len,
                 total - step,
                 _to_next(step, settings.log_every),
                 _to_next(step, settings.checkpoint_every),
             )
+            if kill_at is not None and kill_at[0] > step:
+                n = min(n, kill_at[0] - step)
             state, metrics = run_chunk(state, data, keys["train"], hparams, jnp.int32(n))
             metrics = jax.device_get(metrics)
+            examples_log.write(metrics)
             active = metrics["active"]
             finite = metrics["finite"] | ~active
             if not finite.all():
@@ -155,7 +210,7 @@ def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path) -> dic
                     )
                 skipped += int((~finite).sum())
             for k, v in metrics.items():
-                if k not in ("active", "step", "finite"):
+                if k not in ("active", "step", "finite", "index"):
                     window.setdefault(k, []).extend(v[active & metrics["finite"]].tolist())
             step = int(metrics["step"][active][-1]) + 1
             progress.update(int(active.sum()))
@@ -167,11 +222,24 @@ def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path) -> dic
                 window = {}
             if step % settings.checkpoint_every == 0 or step == total:
                 ckpt.save(state)
+            preemption.maybe_kill("step", step)
+        if preempted:
+            # Preemption: save where we stopped; wait() returns once the checkpoint committed.
+            ckpt.save(state)
         ckpt.wait()
-    finally:
+    except BaseException:
         progress.close()
         writer.close()
-        ckpt.close()
+        examples_log.close()
+        try:
+            ckpt.close()
+        except Exception:  # the error being raised says more than a failed final save
+            pass
+        raise
+    progress.close()
+    writer.close()
+    examples_log.close()
+    ckpt.close()
     wall = time.perf_counter() - t_start
     trained = step - first_step
     summary = {
@@ -181,6 +249,10 @@ def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path) -> dic
         "examples_per_s": trained * settings.batch_size / wall if wall > 0 else 0.0,
         "steps_this_session": trained,
         "resumed_from_step": first_step if first_step else None,
+        "preempted": preempted,
+        "refused_checkpoints": [{"step": s, "reason": msg} for s, msg in refused],
+        # sha256 over every leaf of the train state (step, params, model state, optimizer state).
+        "state_sha256": params_sha256(state),
         "skipped_steps": skipped,
         # Compiled versions of the chunk runner this session: 1 unless something recompiles.
         "train_compilations": run_chunk._cache_size(),
@@ -189,6 +261,72 @@ def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path) -> dic
     }
     (workdir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def _check_same_data(saved: dict | None, run_info: dict, ds: ArrayDataset, workdir) -> None:
+    """The data must have the shape the saved run was trained on (else its model cannot load)."""
+    if not saved or not saved.get("run"):
+        return
+    want = saved["run"].get("image_shape")
+    if want is not None and list(want) != list(run_info["image_shape"]):
+        raise DataError(
+            f"{ds.info.source or ds.info.name}: images are {tuple(run_info['image_shape'])} but "
+            f"the run in {workdir} was trained on {tuple(want)} (checkpoint at step "
+            f"{saved['step']}); use the data it was trained on, or a new --workdir"
+        )
+
+
+def _with_float_checks(run_chunk):
+    """Debug mode: the chunk under ``checkify`` float checks (NaN produced, division by zero).
+
+    The first failing primitive is reported with its source line, as a :class:`NonFiniteError`.
+    """
+    from jax.experimental import checkify
+
+    checked = jax.jit(checkify.checkify(run_chunk, errors=checkify.float_checks))
+
+    def run(state, data, train_key, hparams, num_steps):
+        first = int(state.step)
+        err, out = checked(state, data, train_key, hparams, num_steps)
+        message = err.get()
+        if message is not None:
+            raise NonFiniteError(
+                f"debug check (train.debug_checks) failed in the chunk starting at step {first}: "
+                + " ".join(message.split())
+            )
+        return out
+
+    run._cache_size = checked._cache_size
+    return run
+
+
+class _ExampleLog:
+    """``examples.jsonl``: ``{"step": s, "ids": [...]}`` per step, when ``train.log_example_ids``.
+
+    Rows of steps at or after the resume point are dropped on resume (they are redone), so the
+    file always lists the examples the final state was trained on, in order.
+    """
+
+    def __init__(self, workdir: pathlib.Path, enabled: bool, start: int):
+        self._file = None
+        if not enabled:
+            return
+        path = workdir / "examples.jsonl"
+        rows = [r for r in read_jsonl(path) if r.get("step", 0) < start] if path.exists() else []
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        self._file = open(path, "a", buffering=1)  # noqa: SIM115
+
+    def write(self, metrics: dict) -> None:
+        if self._file is None:
+            return
+        for s, ids in zip(
+            metrics["step"][metrics["active"]], metrics["index"][metrics["active"]], strict=True
+        ):
+            self._file.write(json.dumps({"step": int(s), "ids": ids.tolist()}) + "\n")
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
 
 
 def _to_next(step: int, every: int) -> int:

@@ -12,7 +12,7 @@ from aejax import build
 from aejax.defaults import base_config, flatten
 from aejax.errors import CheckpointError, ConfigError
 from aejax.train.checkpoint import Checkpointer
-from aejax.train.loop import init_state
+from aejax.train.loop import RESUMABLE_CHANGES, init_state
 from aejax.train.rng import named_keys
 from aejax.train.state import TrainState
 
@@ -57,9 +57,14 @@ def load_config(workdir: str | pathlib.Path) -> ml_collections.ConfigDict:
 def load_trained(
     workdir: str | pathlib.Path, *, step: int | None = None, image_shape=None, num_train=None
 ) -> TrainedRun:
-    """Restores the run in ``workdir`` at ``step`` (default: the latest complete checkpoint).
+    """Restores the run in ``workdir`` at ``step`` (default: the newest checkpoint that passes
+    verification; newer refused ones are logged as warnings and left in place).
 
     ``image_shape`` and ``num_train`` skip reloading the training split when the caller knows them.
+
+    Raises:
+      CheckpointError: the requested checkpoint (or every one) is missing or refused, naming the
+        step and the reason.
     """
     workdir = pathlib.Path(workdir)
     config = load_config(workdir)
@@ -68,18 +73,24 @@ def load_trained(
         image_shape, num_train = train_ds.info.shape, len(train_ds)
     exp = build.build_experiment(config, tuple(image_shape), num_train)
     template = init_state(exp, tuple(image_shape), named_keys(exp.seed)["init"])
-    ckpt = Checkpointer(workdir / "checkpoints", keep=exp.train.keep_checkpoints)
+    run = {
+        "config": flatten(json.loads(config.to_json_best_effort())),
+        "image_shape": list(image_shape),
+        "num_examples": int(num_train),
+    }
+    ckpt = Checkpointer(
+        workdir / "checkpoints",
+        keep=exp.train.keep_checkpoints,
+        run=run,
+        ignore_config_keys=RESUMABLE_CHANGES,
+    )
     try:
-        steps = ckpt.all_steps()
         if step is None:
-            if not steps:
+            state, step, _ = ckpt.restore_latest(template)
+            if state is None:
                 raise CheckpointError(f"no complete checkpoint in {workdir / 'checkpoints'}")
-            step = steps[-1]
-        elif step not in steps:
-            raise CheckpointError(
-                f"no checkpoint at step {step} in {workdir / 'checkpoints'}; have {steps}"
-            )
-        state = ckpt.restore(step, template)
+        else:
+            state = ckpt.restore(step, template)
     finally:
         ckpt.close()
     return TrainedRun(config, exp, state, tuple(image_shape), int(step))

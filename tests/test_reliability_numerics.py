@@ -31,8 +31,8 @@ def _inject_nan_at_step(monkeypatch, step: int) -> int:
     example = int(perm[step * 32 + 5])
     original = loop.device_data
 
-    def with_nan(ds):
-        data = original(ds)
+    def with_nan(*args, **kwargs):
+        data = original(*args, **kwargs)
         return data._replace(images=data.images.at[example, 3, 3, 0].set(np.nan))
 
     monkeypatch.setattr(loop, "device_data", with_nan)

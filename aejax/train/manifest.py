@@ -10,7 +10,8 @@ It records:
   ``run`` (the flattened config, image shape and training-set size of the run);
   ``tree`` (``{leaf path: [dtype, shape]}`` of the saved :class:`TrainState`);
   ``state_sha256`` (sha256 over every leaf's bytes, compared after restoring);
-  ``files`` (``{relative path: [size in bytes, sha256]}`` of every file orbax wrote).
+  ``files`` (``{relative path: [size in bytes, sha256]}`` of every file orbax wrote; for the
+  top-level files orbax rewrites when it commits, only their presence).
 """
 
 from __future__ import annotations

@@ -3,17 +3,26 @@
 from aejax.models.autoencoder import AutoEncoder
 from aejax.models.heads import (
     BernoulliHead,
+    ContinuousBernoulliHead,
     DeltaPosteriorHead,
     GaussianHead,
     GaussianPosteriorHead,
-    StandardNormalPrior,
+    LogisticHead,
+    LogisticMixtureHead,
 )
+from aejax.models.priors import FlowPrior, MixturePrior, StandardNormalPrior, VampPrior
 
 __all__ = [
     "AutoEncoder",
     "BernoulliHead",
+    "ContinuousBernoulliHead",
     "DeltaPosteriorHead",
+    "FlowPrior",
     "GaussianHead",
     "GaussianPosteriorHead",
+    "LogisticHead",
+    "LogisticMixtureHead",
+    "MixturePrior",
     "StandardNormalPrior",
+    "VampPrior",
 ]

@@ -19,7 +19,7 @@ class AutoEncoder(nn.Module):
       posterior_head: ``features -> q(z|x)``.
       decoder: ``z [B, D] -> [B, H, W, C * params_per_pixel]``.
       likelihood_head: ``decoder output -> p(x|z)``.
-      prior: ``() -> p(z)``.
+      prior: ``() -> p(z)``, or ``(encode) -> p(z)`` if its class sets ``uses_encoder``.
     """
 
     encoder: nn.Module
@@ -37,6 +37,9 @@ class AutoEncoder(nn.Module):
         return self.likelihood_head(self.decoder(z, train=train))
 
     def prior_dist(self):
+        """p(z). A prior whose class sets ``uses_encoder`` (the VampPrior) gets ``self.encode``."""
+        if getattr(type(self.prior), "uses_encoder", False):
+            return self.prior(self.encode)
         return self.prior()
 
     def __call__(self, x: Array, *, train: bool = False):

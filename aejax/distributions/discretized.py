@@ -159,8 +159,7 @@ class DiscretizedLogisticMixture:
         n = max(x.ndim, self.loc.ndim)
         shape = jnp.broadcast_shapes(lift(x, n).shape, lift(self.loc, n).shape)
         x, loc, log_scale, logits = (
-            jnp.broadcast_to(lift(a, n), shape)
-            for a in (x, self.loc, self.log_scale, self.logits)
+            jnp.broadcast_to(lift(a, n), shape) for a in (x, self.loc, self.log_scale, self.logits)
         )
         per_component = logistic_bin_log_prob(x, loc, log_scale, self.num_bins)
         per_pixel = jax.nn.logsumexp(per_component + jax.nn.log_softmax(logits, axis=-1), axis=-1)

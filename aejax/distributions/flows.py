@@ -45,7 +45,7 @@ def _shift_and_log_scale(params: CouplingParams, kept: Array) -> tuple[Array, Ar
     """The conditioner MLP (tanh hidden layers): ``kept [N, D] -> (shift, log_scale) [N, D]``."""
     h = kept
     kernels, biases = params["kernels"], params["biases"]
-    for w, b in zip(kernels[:-1], biases[:-1]):
+    for w, b in zip(kernels[:-1], biases[:-1], strict=True):
         h = jnp.tanh(h @ w + b[None])
     out = h @ kernels[-1] + biases[-1][None]
     shift, raw = jnp.split(out, 2, axis=-1)

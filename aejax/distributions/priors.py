@@ -71,4 +71,5 @@ class MixtureOfGaussians:
         component_key, noise_key = jax.random.split(key)
         k = jax.random.categorical(component_key, self.logits, shape=tuple(sample_shape))
         eps = jax.random.normal(noise_key, tuple(sample_shape) + self.loc.shape[-1:], jnp.float32)
-        return self.loc[k] + jnp.exp(0.5 * self.log_var[k]) * eps
+        loc, log_var = jnp.take(self.loc, k, axis=0), jnp.take(self.log_var, k, axis=0)
+        return loc + jnp.exp(0.5 * log_var) * eps

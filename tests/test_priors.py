@@ -268,7 +268,7 @@ def test_prior_contract(prior):
 )
 def test_each_prior_and_likelihood_trains_without_nan(tmp_path, prior, likelihood):
     """A few aejax.train steps per prior (each paired with one new likelihood, to save time):
-    finite metrics, and the learnable prior's parameters moved."""
+    finite metrics, and the learnable prior's parameters still move between steps 3 and 6."""
     config = tiny_config(
         **{
             "model.prior": prior,
@@ -279,7 +279,7 @@ def test_each_prior_and_likelihood_trains_without_nan(tmp_path, prior, likelihoo
             "data.shapes.num_test": 16,
             "train.num_steps": 6,
             "train.log_every": 3,
-            "train.checkpoint_every": 6,
+            "train.checkpoint_every": 3,
             "train.steps_per_call": 3,
         }
     )
@@ -289,13 +289,12 @@ def test_each_prior_and_likelihood_trains_without_nan(tmp_path, prior, likelihoo
     assert all(np.isfinite([r["loss"], r["kl"], r["grad_norm"]]).all() for r in rows)
     assert rows[-1]["skipped_steps"] == 0
     exp = build.build_experiment(config, IMAGE_SHAPE, 64)
-    fresh = init_state(exp, IMAGE_SHAPE, named_keys(0)["init"])
+    # An abstract template (no init compile): checkpoints hold steps 3 and 6.
+    template = jax.eval_shape(lambda: init_state(exp, IMAGE_SHAPE, named_keys(0)["init"]))
     ckpt = Checkpointer(tmp_path / "checkpoints")
-    trained = ckpt.restore(6, fresh)
+    early, late = (ckpt.restore(s, template).params["prior"] for s in (3, 6))
     ckpt.close()
-    moved = jax.tree_util.tree_map(
-        lambda a, b: float(jnp.abs(a - b).max()), trained.params["prior"], fresh.params["prior"]
-    )
+    moved = jax.tree_util.tree_map(lambda a, b: float(np.abs(a - b).max()), early, late)
     assert max(jax.tree_util.tree_leaves(moved)) > 0
 
 

@@ -30,7 +30,8 @@ OBJECTIVES: dict[str, tuple[Callable, tuple[str, ...]]] = {
     "m2": (objectives.m2, ("alpha",)),
 }
 POSTERIORS = ("gaussian", "delta")
-LIKELIHOODS = ("bernoulli", "gaussian")
+LIKELIHOODS = ("bernoulli", "gaussian", "continuous_bernoulli", "logistic", "logistic_mixture")
+PRIORS = ("standard_normal", "mixture", "vamp", "flow")
 GAUSSIAN_SIGMAS = ("fixed", "shared", "per_pixel")
 NETWORKS = ("mlp", "conv")
 UPSAMPLES = ("resize", "transpose")
@@ -191,18 +192,18 @@ def build_model(
     else:
         posterior_head = models.DeltaPosteriorHead(latent_dim)
         features = latent_dim
-    if likelihood == "bernoulli":
-        likelihood_head = models.BernoulliHead()
-    else:
-        _choice(m.gaussian_sigma, GAUSSIAN_SIGMAS, "model.gaussian_sigma")
-        _positive(m.fixed_sigma, "model.fixed_sigma")
-        likelihood_head = models.GaussianHead(sigma=m.gaussian_sigma, fixed_sigma=m.fixed_sigma)
+    likelihood_head = _likelihood_head(m, likelihood)
     height, width, channels = image_shape
     out_shape = (height, width, channels * likelihood_head.params_per_pixel)
     # The encoder's own last layer is sized for the head; the head adds its projection on top.
     encoder = _network(m.encoder, "model.encoder", "encoder", features)
     decoder = _network(m.decoder, "model.decoder", "decoder", out_shape)
     num_classes = int(_positive(m.num_classes, "model.num_classes", allow_zero=True))
+    if num_classes and m.prior == "vamp":
+        raise ConfigError(
+            "model.prior='vamp' encodes unlabelled pseudo-inputs, but model.num_classes="
+            f"{num_classes} makes the encoder label-conditioned; use model.prior='mixture'"
+        )
     critic = classifier = None
     if "critic" in requires:
         hidden = tuple(int(w) for w in m.critic.hidden)
@@ -247,11 +248,55 @@ def build_model(
         posterior_head=posterior_head,
         decoder=decoder,
         likelihood_head=likelihood_head,
-        prior=models.StandardNormalPrior(latent_dim),
+        prior=_prior(m, latent_dim, posterior, tuple(image_shape)),
         num_classes=num_classes,
         critic=critic,
         classifier=classifier,
     )
+
+
+def _int_setting(value, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigError(f"{key} must be an integer > 0, got {value!r}")
+    return value
+
+
+def _likelihood_head(m: ml_collections.ConfigDict, likelihood: str):
+    """The likelihood head for ``model.likelihood`` (already validated)."""
+    if likelihood == "bernoulli":
+        return models.BernoulliHead()
+    if likelihood == "continuous_bernoulli":
+        return models.ContinuousBernoulliHead()
+    if likelihood == "logistic":
+        return models.LogisticHead()
+    if likelihood == "logistic_mixture":
+        k = _int_setting(m.logistic_components, "model.logistic_components")
+        return models.LogisticMixtureHead(num_components=k)
+    _choice(m.gaussian_sigma, GAUSSIAN_SIGMAS, "model.gaussian_sigma")
+    _positive(m.fixed_sigma, "model.fixed_sigma")
+    return models.GaussianHead(sigma=m.gaussian_sigma, fixed_sigma=m.fixed_sigma)
+
+
+def _prior(m: ml_collections.ConfigDict, latent_dim: int, posterior: str, image_shape):
+    """The prior module for ``model.prior`` (KL to any but the standard normal is Monte Carlo)."""
+    prior = _choice(m.prior, PRIORS, "model.prior")
+    if prior == "standard_normal":
+        return models.StandardNormalPrior(latent_dim)
+    if prior == "flow":
+        hidden = tuple(m.flow_hidden)
+        if any(isinstance(w, bool) or not isinstance(w, int) or w <= 0 for w in hidden):
+            raise ConfigError(f"model.flow_hidden must list integer widths > 0, got {hidden!r}")
+        layers = _int_setting(m.flow_layers, "model.flow_layers")
+        return models.FlowPrior(latent_dim, num_layers=layers, hidden=hidden)
+    k = _int_setting(m.prior_components, "model.prior_components")
+    if prior == "mixture":
+        return models.MixturePrior(latent_dim, num_components=k)
+    if posterior != "gaussian":
+        raise ConfigError(
+            f"model.prior='vamp' encodes pseudo-inputs and needs model.posterior='gaussian', got "
+            f"{posterior!r}; use another model.prior"
+        )
+    return models.VampPrior(num_components=k, image_shape=image_shape)
 
 
 def build_objective(config: ml_collections.ConfigDict) -> tuple[Callable, dict[str, float]]:

@@ -36,9 +36,15 @@ def base_config() -> ml_collections.ConfigDict:
     c.model = ml_collections.ConfigDict()
     c.model.latent_dim = 20
     c.model.posterior = "gaussian"  # "gaussian" (VAE) | "delta" (deterministic AE)
-    c.model.likelihood = "bernoulli"  # "bernoulli" | "gaussian"
+    # "bernoulli" | "gaussian" | "continuous_bernoulli" | "logistic" | "logistic_mixture"
+    c.model.likelihood = "bernoulli"
     c.model.gaussian_sigma = "fixed"  # "fixed" | "shared" | "per_pixel"
     c.model.fixed_sigma = 1.0
+    c.model.logistic_components = 5  # "logistic_mixture": components per pixel and channel
+    c.model.prior = "standard_normal"  # "standard_normal" | "mixture" | "vamp" | "flow"
+    c.model.prior_components = 10  # "mixture": Gaussians; "vamp": pseudo-inputs
+    c.model.flow_layers = 4  # "flow": RealNVP affine coupling layers
+    c.model.flow_hidden = (64, 64)  # "flow": hidden widths of each coupling's conditioner MLP
     # Hierarchical VAE (Ladder VAE): widths of the stochastic layers above the latent_dim-wide
     # bottom one, bottom to top; () = a single stochastic layer.
     c.model.ladder = ml_collections.ConfigDict(dict(latent_dims=(), hidden=(256,)))

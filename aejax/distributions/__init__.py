@@ -6,8 +6,26 @@ user can swap in distrax or ``tfp.substrates.jax`` objects. Every distribution i
 summed: ``log_prob`` returns one value per example, ``[B]``.
 """
 
-from aejax.distributions.likelihoods import Bernoulli, Gaussian
+from aejax.distributions.discretized import (
+    DiscretizedLogistic,
+    DiscretizedLogisticMixture,
+    bits_per_dim,
+)
+from aejax.distributions.flows import RealNVP
+from aejax.distributions.likelihoods import Bernoulli, ContinuousBernoulli, Gaussian
 from aejax.distributions.posteriors import Delta, DiagonalGaussian
-from aejax.distributions.priors import StandardNormal
+from aejax.distributions.priors import MixtureOfGaussians, StandardNormal
 
-__all__ = ["Bernoulli", "Delta", "DiagonalGaussian", "Gaussian", "StandardNormal"]
+__all__ = [
+    "Bernoulli",
+    "ContinuousBernoulli",
+    "Delta",
+    "DiagonalGaussian",
+    "DiscretizedLogistic",
+    "DiscretizedLogisticMixture",
+    "Gaussian",
+    "MixtureOfGaussians",
+    "RealNVP",
+    "StandardNormal",
+    "bits_per_dim",
+]

@@ -33,7 +33,7 @@ class AutoEncoder(nn.Module):
       posterior_head: ``features [B, F (+ num_classes)] -> q(z|x)``.
       decoder: ``z [B, D (+ num_classes)] -> [B, H, W, C * params_per_pixel]``.
       likelihood_head: ``decoder output -> p(x|z)``.
-      prior: ``() -> p(z)``.
+      prior: ``() -> p(z)``, or ``(encode) -> p(z)`` if its class sets ``uses_encoder``.
       num_classes: ``> 0`` for a label-conditioned model; ``0`` otherwise.
       critic: optional ``z [B, D] -> logits [B, O]`` second player.
       classifier: optional ``x [B, H, W, C] -> class logits [B, num_classes]``.
@@ -66,6 +66,9 @@ class AutoEncoder(nn.Module):
         return self.likelihood_head(self.decoder(z, train=train))
 
     def prior_dist(self):
+        """p(z). A prior whose class sets ``uses_encoder`` (the VampPrior) gets ``self.encode``."""
+        if getattr(type(self.prior), "uses_encoder", False):
+            return self.prior(self.encode)
         return self.prior()
 
     def sample_latent(

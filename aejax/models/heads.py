@@ -1,4 +1,4 @@
-"""Heads turn network outputs into distributions; priors are modules so they may learn.
+"""Heads turn network outputs into distributions (prior modules live in ``models/priors.py``).
 
 Posterior heads take encoder features ``[B, F]`` and return q(z|x). Likelihood heads take the
 decoder's image-shaped output ``[B, H, W, C * params_per_pixel]`` and return p(x|z).
@@ -11,8 +11,17 @@ import math
 import flax.linen as nn
 import jax.numpy as jnp
 
-from aejax.distributions import Bernoulli, Delta, DiagonalGaussian, Gaussian, StandardNormal
+from aejax.distributions import (
+    Bernoulli,
+    ContinuousBernoulli,
+    Delta,
+    DiagonalGaussian,
+    DiscretizedLogistic,
+    DiscretizedLogisticMixture,
+    Gaussian,
+)
 from aejax.distributions.posteriors import clamp_log_var
+from aejax.models.priors import StandardNormalPrior  # noqa: F401  (its former home)
 from aejax.types import Array
 
 
@@ -36,15 +45,6 @@ class DeltaPosteriorHead(nn.Module):
     @nn.compact
     def __call__(self, features: Array) -> Delta:
         return Delta(value=nn.Dense(self.latent_dim)(features))
-
-
-class StandardNormalPrior(nn.Module):
-    """p(z) = N(0, I); no parameters."""
-
-    latent_dim: int
-
-    def __call__(self) -> StandardNormal:
-        return StandardNormal(latent_dim=self.latent_dim)
 
 
 class BernoulliHead(nn.Module):
@@ -84,3 +84,67 @@ class GaussianHead(nn.Module):
         else:
             log_scale = jnp.asarray(init, jnp.float32)
         return Gaussian(loc=out, log_scale=log_scale)
+
+
+# Logistic log-scales are clamped to this range (pixel units). PixelCNN++ clamps at -7 on its
+# [-1, 1] scale, i.e. about -7.7 here: exp(-8) ~ 3e-4 is a tenth of one 8-bit level, small enough
+# for a bin to take all the mass, and the bound keeps 1/scale (and the gradients) moderate.
+LOGISTIC_LOG_SCALE_MIN = -8.0
+LOGISTIC_LOG_SCALE_MAX = 5.0
+
+
+def _pixel_log_scale(log_scale: Array) -> Array:
+    return jnp.clip(log_scale, LOGISTIC_LOG_SCALE_MIN, LOGISTIC_LOG_SCALE_MAX)
+
+
+class ContinuousBernoulliHead(nn.Module):
+    """Decoder output = per-pixel logits of a continuous Bernoulli (a density on [0, 1])."""
+
+    params_per_pixel: int = 1
+
+    def __call__(self, out: Array) -> ContinuousBernoulli:
+        return ContinuousBernoulli(logits=out)
+
+
+class LogisticHead(nn.Module):
+    """Discretized logistic pixels: the decoder outputs ``[loc | log_scale]`` channel blocks.
+
+    ``loc`` is offset by 0.5 so a zero output starts mid-range (pixel units).
+    """
+
+    num_bins: int = 256
+    params_per_pixel: int = 2
+
+    def __call__(self, out: Array) -> DiscretizedLogistic:
+        loc, log_scale = jnp.split(out, 2, axis=-1)
+        return DiscretizedLogistic(
+            loc=loc + 0.5, log_scale=_pixel_log_scale(log_scale), num_bins=self.num_bins
+        )
+
+
+class LogisticMixtureHead(nn.Module):
+    """A mixture of ``num_components`` discretized logistics per pixel and channel.
+
+    The decoder's ``3 K C`` output channels are ``K`` blocks of ``C`` mixture logits, then ``K``
+    blocks of locations (offset by 0.5), then ``K`` blocks of log-scales.
+    """
+
+    num_components: int = 5
+    num_bins: int = 256
+
+    @property
+    def params_per_pixel(self) -> int:
+        return 3 * self.num_components
+
+    def __call__(self, out: Array) -> DiscretizedLogisticMixture:
+        k = self.num_components
+        c = out.shape[-1] // self.params_per_pixel
+        # [..., 3K*C] -> [..., C, 3K]: component params on the last axis.
+        params = jnp.moveaxis(out.reshape(*out.shape[:-1], 3 * k, c), -2, -1)
+        logits, loc, log_scale = jnp.split(params, 3, axis=-1)
+        return DiscretizedLogisticMixture(
+            logits=logits,
+            loc=loc + 0.5,
+            log_scale=_pixel_log_scale(log_scale),
+            num_bins=self.num_bins,
+        )

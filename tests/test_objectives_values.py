@@ -23,6 +23,7 @@ from aejax.objectives.schedules import cyclical, kl_weight, linear_capacity, lin
 from aejax.train.loop import init_state
 
 SHAPE = (8, 8, 1)
+RECON = {"objective.name": "reconstruction"}
 
 
 def _tiny(key, **overrides):
@@ -47,9 +48,9 @@ def test_gaussian_kl_per_dim_matches_closed_form_and_monte_carlo(key):
     kl = np.asarray(kl_per_dim(q, prior, q.sample(key)))
     closed = 0.5 * (np.exp(log_var) + loc**2 - 1.0 - log_var)
     np.testing.assert_allclose(kl, closed, rtol=1e-5)
-    z = q.sample(key, (200_000,))
+    z = q.sample(key, (50_000,))
     mc = np.asarray((q.log_prob(z) - prior.log_prob(z)).mean(0))
-    np.testing.assert_allclose(mc, closed.sum(-1), atol=0.02)
+    np.testing.assert_allclose(mc, closed.sum(-1), atol=0.05)
 
 
 def test_free_bits_clamps_batch_mean_kl_per_group_and_stops_its_gradient():
@@ -76,7 +77,7 @@ def test_kl_summary_matches_numpy():
 def test_schedules_match_hand_computed_values():
     steps = jnp.arange(0, 25)
     np.testing.assert_allclose(
-        linear_warmup(steps, jnp.float32(10.0))[[0, 5, 10, 24]], [0.0, 0.5, 1.0, 1.0]
+        np.asarray(linear_warmup(steps, jnp.float32(10.0)))[[0, 5, 10, 24]], [0.0, 0.5, 1.0, 1.0]
     )
     # Fu et al. with a 10-step cycle rising over its first half: 0, .2, .4, .6, .8, 1, ..., 1, 0.
     w = np.asarray(cyclical(steps, jnp.float32(10.0), jnp.float32(0.5)))
@@ -92,13 +93,7 @@ def test_capacity_vae_batch_mean_is_gamma_times_abs_gap(key):
     model, variables, batch = _tiny(key, **{"objective.name": "capacity_vae"})
     hp = {"gamma": jnp.float32(3.0), "capacity_max": jnp.float32(50.0), "capacity_steps": 10.0}
     for step in (0, 5, 10):
-        out = (
-            model.apply(
-                variables, batch, key, hp, step=jnp.int32(step), train=False, method="capacity_vae"
-            )
-            if False
-            else _apply_capacity(model, variables, batch, key, hp, step)
-        )
+        out = _apply_capacity(model, variables, batch, key, hp, step)
         c = 50.0 * min(1.0, step / 10)
         kl, recon = np.asarray(out.terms["kl"]), np.asarray(out.terms["recon"])
         expected = recon.mean() + 3.0 * abs(kl.mean() - c)
@@ -285,7 +280,9 @@ def test_jacobian_frobenius_matches_finite_differences():
     rng = np.random.default_rng(0)
     w, bias = rng.normal(size=(6, 3)), rng.normal(size=3)
     x = rng.normal(size=(4, 6))
-    fn = lambda a: jnp.tanh(a @ jnp.asarray(w, jnp.float32) + jnp.asarray(bias, jnp.float32))  # noqa: E731
+    fn = lambda a: jnp.tanh(
+        a @ jnp.asarray(w, jnp.float32) + jnp.asarray(bias, jnp.float32)[None, :]
+    )  # noqa: E731
     got = jacobian_frobenius_sq(fn, jnp.asarray(x, jnp.float32))
     f64 = lambda a: np.tanh(a @ w + bias)  # noqa: E731
     eps, expected = 1e-6, np.zeros(4)
@@ -302,7 +299,8 @@ def test_contractive_term_of_the_model_matches_finite_differences(key):
     from aejax.objectives import contractive
 
     model, variables, batch = _tiny(
-        key, **{"model.posterior": "delta", "model.encoder.activation": "tanh"}
+        key,
+        **{"model.posterior": "delta", "model.encoder.activation": "tanh", **RECON},
     )
     hp = {"contractive_weight": jnp.float32(2.0)}
     out = model.apply(variables, batch, key, hp, step=jnp.int32(0), train=False, method=contractive)
@@ -340,7 +338,7 @@ def test_corruptions_have_the_stated_statistics(key):
 
 
 def test_denoising_encodes_the_corrupted_input_and_scores_the_clean_one(key):
-    model, variables, batch = _tiny(key, **{"model.posterior": "delta"})
+    model, variables, batch = _tiny(key, **{"model.posterior": "delta", **RECON})
     hp = {"mask_prob": jnp.float32(0.5)}
     out = model.apply(
         variables,

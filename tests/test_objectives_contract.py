@@ -75,6 +75,16 @@ CASES = {
 }
 
 
+@pytest.fixture(autouse=True)
+def _fast_compile():
+    """These tests check shapes, tracing and finiteness, not speed: skip XLA's optimisation
+    passes, which dominate their run time, and restore the setting afterwards."""
+    before = jax.config.values["jax_disable_most_optimizations"]
+    jax.config.update("jax_disable_most_optimizations", True)
+    yield
+    jax.config.update("jax_disable_most_optimizations", before)
+
+
 def _config(case):
     return tiny_config(**{**SMALL, "train.batch_size": B, **CASES[case]})
 

@@ -26,6 +26,16 @@ SHAPE = (8, 8, 1)
 RECON = {"objective.name": "reconstruction"}
 
 
+@pytest.fixture(autouse=True)
+def _fast_compile():
+    """Skip XLA's optimisation passes (compile time dominates these small checks); restored
+    afterwards."""
+    before = jax.config.values["jax_disable_most_optimizations"]
+    jax.config.update("jax_disable_most_optimizations", True)
+    yield
+    jax.config.update("jax_disable_most_optimizations", before)
+
+
 def _tiny(key, **overrides):
     config = tiny_config(
         **{"model.latent_dim": 3, "model.encoder.hidden": (16,), "model.decoder.hidden": (16,)},
@@ -92,8 +102,9 @@ def test_schedules_match_hand_computed_values():
 def test_capacity_vae_batch_mean_is_gamma_times_abs_gap(key):
     model, variables, batch = _tiny(key, **{"objective.name": "capacity_vae"})
     hp = {"gamma": jnp.float32(3.0), "capacity_max": jnp.float32(50.0), "capacity_steps": 10.0}
+    apply = jax.jit(lambda step: _apply_capacity(model, variables, batch, key, hp, step))
     for step in (0, 5, 10):
-        out = _apply_capacity(model, variables, batch, key, hp, step)
+        out = apply(step)
         c = 50.0 * min(1.0, step / 10)
         kl, recon = np.asarray(out.terms["kl"]), np.asarray(out.terms["recon"])
         expected = recon.mean() + 3.0 * abs(kl.mean() - c)
@@ -305,9 +316,8 @@ def test_contractive_term_of_the_model_matches_finite_differences(key):
     hp = {"contractive_weight": jnp.float32(2.0)}
     out = model.apply(variables, batch, key, hp, step=jnp.int32(0), train=False, method=contractive)
     x = np.asarray(batch["image"][:2], np.float32)
-    code = lambda a: np.asarray(  # noqa: E731
-        model.apply(variables, jnp.asarray(a), method="encode").mode(), np.float64
-    )
+    encode = jax.jit(lambda a: model.apply(variables, a, method="encode").mode())
+    code = lambda a: np.asarray(encode(jnp.asarray(a)), np.float64)  # noqa: E731
     eps, expected = 1e-2, np.zeros(2)
     for p in range(x[0].size):
         dx = np.zeros_like(x).reshape(2, -1)

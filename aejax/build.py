@@ -21,14 +21,41 @@ from aejax.errors import ConfigError
 from aejax.train.epochs import BINARIZE_MODES
 
 # name -> (objective function, names of the hparams it reads from config.objective)
+_KL_SCHEDULE = ("kl_warmup_steps", "kl_cycle_steps", "kl_cycle_ratio")
 OBJECTIVES: dict[str, tuple[Callable, tuple[str, ...]]] = {
-    "elbo": (objectives.negative_elbo, ("beta",)),
+    "elbo": (objectives.negative_elbo, ("beta", "free_bits", *_KL_SCHEDULE)),
     "reconstruction": (objectives.reconstruction, ()),
+    "capacity_vae": (objectives.capacity_vae, ("gamma", "capacity_max", "capacity_steps")),
+    "iwae": (objectives.iwae, ()),
+    # dataset_size is not a config key: build_objective fills in the number of training examples.
+    "beta_tcvae": (objectives.beta_tcvae, ("mi_weight", "beta", "dwkl_weight", "dataset_size")),
+    "wae_mmd": (objectives.wae_mmd, ("lam", "mmd_scale")),
     "factor_vae": (objectives.factor_vae, ("gamma",)),
     "wae_gan": (objectives.adversarial_prior_matching, ("lam",)),
     "aae": (objectives.adversarial_prior_matching, ("lam",)),
     "m2": (objectives.m2, ("alpha",)),
 }
+# name -> static options: config.objective keys passed as keyword arguments (changing one
+# changes the program, so it recompiles; the hparams above never do).
+OBJECTIVE_OPTIONS: dict[str, dict[str, str]] = {
+    "elbo": {"kl_schedule": "kl_schedule", "free_bits_groups": "free_bits_groups"},
+    "iwae": {"num_samples": "num_samples"},
+    "beta_tcvae": {"estimator": "tc_estimator"},
+    "wae_mmd": {"kernel": "mmd_kernel"},
+}
+# Extra terms added to any bound: (term, its weight keys, other hparams, static options). A term
+# is compiled in when one of its weights in the config is > 0; hparams then vary the value.
+EXTRA_TERMS: dict[str, tuple[Callable, tuple[str, ...], tuple[str, ...], dict[str, str]]] = {
+    "mmd": (objectives.mmd_penalty, ("mmd_weight",), ("mmd_scale",), {"kernel": "mmd_kernel"}),
+    "dip": (objectives.dip_vae, ("dip_lambda_od", "dip_lambda_d"), (), {"dip_type": "dip_type"}),
+    "l1": (objectives.l1_code, ("l1_weight",), (), {}),
+    "sparsity": (objectives.sparsity_kl, ("sparsity_weight",), ("sparsity_target",), {}),
+    "contractive": (objectives.contractive, ("contractive_weight",), (), {}),
+}
+# Objectives that read the encoder input, so a denoising corruption reaches them.
+CORRUPTIBLE = ("elbo", "reconstruction", "capacity_vae", "iwae", "beta_tcvae", "wae_mmd")
+# Objectives whose KL needs a density for q(z|x): not a Delta posterior.
+NEEDS_DENSITY = ("elbo", "capacity_vae", "iwae", "beta_tcvae")
 POSTERIORS = ("gaussian", "delta")
 LIKELIHOODS = ("bernoulli", "gaussian", "continuous_bernoulli", "logistic", "logistic_mixture")
 PRIORS = ("standard_normal", "mixture", "vamp", "flow")
@@ -299,22 +326,110 @@ def _prior(m: ml_collections.ConfigDict, latent_dim: int, posterior: str, image_
     return models.VampPrior(num_components=k, image_shape=image_shape)
 
 
-def build_objective(config: ml_collections.ConfigDict) -> tuple[Callable, dict[str, float]]:
-    """``(objective_fn, {hparam: value})`` for ``config.objective``."""
-    name = _choice(config.objective.name, tuple(OBJECTIVES), "objective.name")
+def build_objective(
+    config: ml_collections.ConfigDict, num_examples: int | None = None
+) -> tuple[Callable, dict[str, float]]:
+    """``(objective_fn, {hparam: value})`` for ``config.objective``: the bound
+    ``objective.name`` with its static options, plus every extra term whose weight is > 0, under
+    the input corruption ``objective.corruption``. ``num_examples`` (the training set size) fills
+    the ``dataset_size`` hparam of the objectives that read it."""
+    from aejax.objectives import compose
+    from aejax.objectives.decomposed import DIP_TYPES, TC_ESTIMATORS
+    from aejax.objectives.kernels import KERNELS
+    from aejax.objectives.regularizers import CORRUPTIONS
+    from aejax.objectives.schedules import KL_SCHEDULES
+
+    o = config.objective
+    name = _choice(o.name, tuple(OBJECTIVES), "objective.name")
     fn, hparam_names = OBJECTIVES[name]
-    if name == "elbo" and config.model.posterior != "gaussian":
+    if tuple(config.model.ladder.latent_dims) and name not in ("elbo", "capacity_vae"):
         raise ConfigError(
-            "objective.name='elbo' needs model.posterior='gaussian' (a Delta posterior has no "
+            f"objective.name={name!r} reads a single-layer posterior; a hierarchical VAE "
+            "(model.ladder.latent_dims) trains with objective.name='elbo' or 'capacity_vae'"
+        )
+    if name in NEEDS_DENSITY and config.model.posterior != "gaussian":
+        raise ConfigError(
+            f"objective.name={name!r} needs model.posterior='gaussian' (a Delta posterior has no "
             "density); use objective.name='reconstruction' for a deterministic autoencoder"
         )
+    choices = {
+        "kl_schedule": KL_SCHEDULES,
+        "tc_estimator": TC_ESTIMATORS,
+        "mmd_kernel": KERNELS,
+        "dip_type": DIP_TYPES,
+    }
+    names = list(hparam_names)
+
+    def options(spec: dict[str, str]) -> dict:
+        out = {}
+        for arg, key in spec.items():
+            value = o[key]
+            if key in choices:
+                _choice(value, choices[key], f"objective.{key}")
+            elif not isinstance(value, int) or value < (key == "num_samples"):
+                bound = 1 if key == "num_samples" else 0
+                raise ConfigError(f"objective.{key} must be an integer >= {bound}, got {value!r}")
+            out[arg] = value
+        return out
+
+    opts = options(OBJECTIVE_OPTIONS.get(name, {}))
+    groups = opts.get("free_bits_groups", 0)
+    width = config.model.latent_dim + sum(config.model.ladder.latent_dims)
+    if groups and width % groups:
+        raise ConfigError(
+            f"objective.free_bits_groups={groups} must divide the latent width {width} "
+            "(model.latent_dim plus model.ladder.latent_dims; 0 = one group per dimension)"
+        )
+    objective = compose.bind(fn, **opts)
+    extras = []
+    for term, (extra, weights, others, spec) in EXTRA_TERMS.items():
+        if any(o[w] for w in weights):
+            if term == "dip" and o.dip_type == "ii" and config.model.posterior != "gaussian":
+                raise ConfigError("objective.dip_type='ii' needs model.posterior='gaussian'")
+            extras.append(compose.bind(extra, **options(spec)))
+            names += [h for h in weights + others if h not in names]
+    objective = compose.combine(objective, extras)
+    corruption = _choice(o.corruption, CORRUPTIONS, "objective.corruption")
+    if corruption != "none":
+        if name not in CORRUPTIBLE:
+            raise ConfigError(
+                f"objective.corruption={corruption!r} works with {', '.join(CORRUPTIBLE)}, "
+                f"not objective.name={name!r}; set objective.corruption='none'"
+            )
+        names.append("noise_std" if corruption == "gaussian" else "mask_prob")
+        objective = compose.with_corruption(objective, corruption)
     values = {}
-    for h in hparam_names:
-        value = config.objective[h]
+    for h in names:
+        if h == "dataset_size":
+            if not num_examples:
+                raise ConfigError(f"objective.name={name!r} needs the training set size")
+            values[h] = float(num_examples)
+            continue
+        value = o[h]
         if not isinstance(value, (int, float)) or value < 0:
             raise ConfigError(f"objective.{h} must be a number >= 0, got {value!r}")
         values[h] = float(value)
-    return fn, values
+    _check_ranges(o, name, values)
+    return objective, values
+
+
+def _check_ranges(o: ml_collections.ConfigDict, name: str, values: dict[str, float]) -> None:
+    """Hparams whose valid range is narrower than ``>= 0``; each error names the key."""
+    needed = {
+        "kl_warmup_steps": name == "elbo" and o.kl_schedule == "linear",
+        "kl_cycle_steps": name == "elbo" and o.kl_schedule == "cyclical",
+        "kl_cycle_ratio": name == "elbo" and o.kl_schedule == "cyclical",
+        "capacity_steps": "capacity_steps" in values,
+        "mmd_scale": "mmd_scale" in values,
+    }
+    for key, check in needed.items():
+        if check and not values[key] > 0:
+            raise ConfigError(f"objective.{key} must be > 0, got {values[key]!r}")
+    if values.get("kl_cycle_ratio", 0.5) > 1:
+        raise ConfigError(f"objective.kl_cycle_ratio must be in (0, 1], got {o.kl_cycle_ratio}")
+    for key in ("sparsity_target", "mask_prob"):
+        if key in values and not 0 < values[key] < 1:
+            raise ConfigError(f"objective.{key} must be in (0, 1), got {values[key]!r}")
 
 
 def build_schedule(config: ml_collections.ConfigDict, num_steps: int) -> optax.Schedule | None:
@@ -421,7 +536,7 @@ def build_experiment(
     if not isinstance(config.seed, int) or config.seed < 0:
         raise ConfigError(f"seed must be an integer >= 0, got {config.seed!r}")
     train = resolve_train(config, num_examples)
-    objective, hparams = build_objective(config)
+    objective, hparams = build_objective(config, num_examples)
     hparams = {"learning_rate": float(config.optimizer.learning_rate), **hparams}
     requires = tuple(getattr(objective, "requires", ()))
     tx = build_direction(config, train.num_steps)

@@ -69,11 +69,45 @@ def base_config() -> ml_collections.ConfigDict:
     )
 
     c.objective = ml_collections.ConfigDict()
-    c.objective.name = "elbo"  # "elbo" | "reconstruction"
-    c.objective.beta = 1.0
-    c.objective.gamma = 10.0  # factor_vae: weight of the total-correlation term
-    c.objective.lam = 1.0  # wae_gan / aae: weight of the adversarial term
+    # The bound: "elbo" | "reconstruction" | "capacity_vae" | "iwae" | "beta_tcvae" | "wae_mmd"
+    # | "factor_vae" | "wae_gan" | "aae" | "m2". Numbers below are hparams (arrays: changing one
+    # never recompiles) unless marked static.
+    c.objective.name = "elbo"
+    c.objective.beta = 1.0  # elbo: KL weight; beta_tcvae: total-correlation weight
+    c.objective.gamma = 10.0  # factor_vae: weight of the total-correlation term; capacity_vae
+    c.objective.lam = 1.0  # wae_gan / aae: weight of the adversarial term; wae_mmd: of the MMD
     c.objective.alpha = 0.0  # m2: weight of -log q(y|x) on labelled data; 0 = 0.1 * num_labelled
+    # elbo: KL schedule (static kind) and free bits (Kingma et al. 2016).
+    c.objective.kl_schedule = "constant"  # static: "constant" | "linear" | "cyclical"
+    c.objective.kl_warmup_steps = 10000  # linear: KL weight rises 0 -> 1 over this many steps
+    c.objective.kl_cycle_steps = 10000  # cyclical (Fu et al. 2019): steps per cycle
+    c.objective.kl_cycle_ratio = 0.5  # cyclical: fraction of a cycle spent rising
+    c.objective.free_bits = 0.0  # nats per group; 0 = off
+    c.objective.free_bits_groups = 0  # static: groups of latents; 0 = one per dimension
+    # capacity_vae (Burgess et al. 2018): gamma * |KL - C|, C rising to capacity_max.
+    c.objective.capacity_max = 25.0  # nats
+    c.objective.capacity_steps = 100000
+    c.objective.num_samples = 5  # static; iwae: importance samples K
+    # beta_tcvae (Chen et al. 2018): mi_weight * MI + beta * TC + dwkl_weight * DWKL.
+    c.objective.tc_estimator = "mss"  # static: "mss" (stratified) | "mws" (weighted)
+    c.objective.mi_weight = 1.0
+    c.objective.dwkl_weight = 1.0
+    # MMD between q(z) and p(z): wae_mmd's term, or an extra term on any bound (InfoVAE).
+    c.objective.mmd_kernel = "imq"  # static: "imq" (sum over scales) | "rbf"
+    c.objective.mmd_scale = 1.0  # prior variance per dimension; kernel width C = 2 * D * scale
+    # Extra terms, compiled in when their weight is > 0.
+    c.objective.mmd_weight = 0.0
+    c.objective.dip_type = "i"  # static: DIP-VAE "i" (Cov[mu]) | "ii" (Cov[mu] + E[sigma^2])
+    c.objective.dip_lambda_od = 0.0  # off-diagonal weight
+    c.objective.dip_lambda_d = 0.0  # diagonal weight
+    c.objective.l1_weight = 0.0  # sparse AE: L1 norm of the code
+    c.objective.sparsity_weight = 0.0  # sparse AE: KL(target || mean sigmoid(code))
+    c.objective.sparsity_target = 0.05
+    c.objective.contractive_weight = 0.0  # contractive AE: ||d code / d x||_F^2
+    # Denoising: the encoder sees a corrupted image; the bound scores the clean one.
+    c.objective.corruption = "none"  # static: "none" | "gaussian" | "masking"
+    c.objective.noise_std = 0.5  # gaussian
+    c.objective.mask_prob = 0.25  # masking: probability that a pixel is set to 0
 
     c.optimizer = ml_collections.ConfigDict()
     c.optimizer.name = "adam"  # "adam" | "adamw" | "sgd" | "rmsprop"

@@ -1,0 +1,28 @@
+"""Denoising autoencoder on MNIST (Vincent et al. 2008): masking noise.
+
+The encoder sees the image with a quarter of its pixels set to 0 and the decoder is scored on the
+clean image. For additive Gaussian noise: --config.objective.corruption=gaussian
+--config.objective.noise_std=0.5.
+
+  python scripts/train.py --config experiments/dae_mnist.py --workdir runs/dae_mnist
+"""
+
+from aejax.defaults import base_config
+
+
+def get_config():
+    c = base_config()
+    c.data.name = "mnist"
+    c.data.binarize = "none"
+    c.model.latent_dim = 1000
+    c.model.posterior = "delta"
+    c.model.encoder.hidden = (500,)
+    c.model.decoder.hidden = (500,)
+    c.model.likelihood = "bernoulli"
+    c.train.batch_size = 128
+    c.train.num_epochs = 10
+    c.train.steps_per_call = 468  # one epoch per dispatch
+    c.objective.name = "reconstruction"
+    c.objective.corruption = "masking"
+    c.objective.mask_prob = 0.25
+    return c

@@ -1,0 +1,28 @@
+"""Sparse autoencoder on MNIST (Ng 2011): KL of the mean sigmoid code to a target rate.
+
+Overcomplete code; the penalty is sparsity_weight * sum_j KL(0.05 || mean_b sigmoid(z_bj)).
+For an L1 penalty instead: --config.objective.sparsity_weight=0 --config.objective.l1_weight=1e-3
+(or experiments/sparse_l1_ae_mnist.py).
+
+  python scripts/train.py --config experiments/sparse_ae_mnist.py --workdir runs/sparse_ae_mnist
+"""
+
+from aejax.defaults import base_config
+
+
+def get_config():
+    c = base_config()
+    c.data.name = "mnist"
+    c.data.binarize = "none"
+    c.model.latent_dim = 1000
+    c.model.posterior = "delta"
+    c.model.encoder.hidden = (500,)
+    c.model.decoder.hidden = (500,)
+    c.model.likelihood = "bernoulli"
+    c.train.batch_size = 128
+    c.train.num_epochs = 10
+    c.train.steps_per_call = 468  # one epoch per dispatch
+    c.objective.name = "reconstruction"
+    c.objective.sparsity_weight = 3.0
+    c.objective.sparsity_target = 0.05
+    return c

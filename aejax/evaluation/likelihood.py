@@ -16,6 +16,7 @@ References:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import sys
@@ -74,13 +75,52 @@ def draw_posterior(posterior, keys: PRNGKey, sample_ids: Array) -> Array:
     return z.reshape((s, b, *z.shape[1:]))
 
 
+def flat_event(dist, event_shape: tuple[int, ...]):
+    """``dist`` with its ``event_shape`` axes merged into one axis of ``prod(event_shape)``.
+
+    For elementwise likelihoods (``Bernoulli``, ``Gaussian``) that carry an ``event_ndim`` field;
+    others are returned unchanged. Why: images ``[.., H, W, 1]`` end in a size-1 channel axis, and
+    XLA:CPU does not vectorise elementwise loops whose minor axis has size 1. Merging the pixels
+    made the IWAE log-likelihood 2-4x faster on CPU with the same value (see the README).
+    """
+    k = len(event_shape)
+    if getattr(dist, "event_ndim", None) != k or not hasattr(dist, "replace"):
+        return dist
+    size = math.prod(event_shape)
+
+    def merge(a):
+        a = jnp.asarray(a)
+        if a.ndim >= k and tuple(a.shape[a.ndim - k :]) == tuple(event_shape):
+            return a.reshape((*a.shape[: a.ndim - k], size))
+        if a.size == 1:  # a scalar parameter (e.g. a shared log_scale) broadcasts as it is
+            return a.reshape(())
+        raise ValueError(f"cannot merge event axes {event_shape} of a parameter shaped {a.shape}")
+
+    leaves = {
+        f.name: merge(getattr(dist, f.name))
+        for f in dataclasses.fields(dist)
+        if f.metadata.get("pytree_node", True)
+    }
+    return dist.replace(event_ndim=1, **leaves)
+
+
 def tiled_log_likelihood(decode: Decode, x: Array) -> Callable[[Array], Array]:
-    """``z [S, B, D] -> log p(x|z) [S, B]`` (nats), decoding all ``S * B`` codes in one call."""
+    """``z [S, B, D] -> log p(x|z) [S, B]`` (nats), decoding all ``S * B`` codes in one call.
+
+    ``x [B, ...]`` is broadcast against the ``[S, B, ...]`` decoder outputs, not tiled, and the
+    pixel axes are merged (:func:`flat_event`) so the elementwise work vectorises.
+    """
+    event_shape = tuple(x.shape[1:])
+    x_flat = x.reshape((x.shape[0], -1))
 
     def log_likelihood(z: Array) -> Array:
         s, b = z.shape[:2]
-        xs = jnp.broadcast_to(x, (s, *x.shape)).reshape((s * b, *x.shape[1:]))
-        return decode(z.reshape((s * b, -1))).log_prob(xs).reshape((s, b))
+        dist = flat_event(decode(z.reshape((s * b, -1))), event_shape)
+        dist = jax.tree_util.tree_map(
+            lambda a: a.reshape((s, b, *a.shape[1:])) if a.ndim and a.shape[0] == s * b else a,
+            dist,
+        )
+        return dist.log_prob(x_flat)
 
     return log_likelihood
 

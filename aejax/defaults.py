@@ -20,6 +20,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.data.binarize = "none"  # "none" | "static" (x > 0.5) | "dynamic" (resampled per epoch)
     c.data.num_train = 0  # 0 = the whole split; else the first N examples
     c.data.num_test = 0
+    c.data.exclude_class = -1  # >= 0: drop this label from the training split (anomaly detection)
     # Source-specific options; only the group of the source that serves data.name is used.
     c.data.shapes = ml_collections.ConfigDict(
         dict(resolution=64, num_train=20000, num_test=2000, seed=0)

@@ -330,6 +330,34 @@ def _metrics_batch_fn(model, iwae_k: int, chunk: int):
     return fn
 
 
+def per_example_metrics(
+    model,
+    variables,
+    images: np.ndarray,
+    key: PRNGKey,
+    *,
+    iwae_k: int = 0,
+    batch_size: int = 500,
+    max_samples_per_call: int = 1_000_000,
+    progress: bool = False,
+    desc: str = "eval",
+) -> dict[str, np.ndarray]:
+    """Per-example metrics of ``images [N, H, W, C]`` (already as the model sees them).
+
+    Returns host arrays with ``N`` rows: ``posterior_mean [N, D]``, ``recon_mse [N]`` (mean over
+    pixels), ``recon_nats [N]`` and, for models with a density, ``kl_nats``, ``neg_elbo_nats``,
+    ``kl_per_dim [N, D]`` and (``iwae_k > 0``) ``iwae_nll_nats``; ``recon_bce`` for Bernoulli.
+    Example ``i`` draws from ``fold_in(key, i)`` (see :func:`evaluate_split`).
+    """
+    if iwae_k < 0:
+        raise ValueError(f"iwae_k must be >= 0, got {iwae_k}")
+    n = images.shape[0]
+    batch_size = max(1, min(int(batch_size), n))
+    _, chunk = num_sample_chunks(max(iwae_k, 1), batch_size, max_samples_per_call)
+    fn = functools.partial(_metrics_batch_fn(model, iwae_k, chunk), key=key)
+    return _run_batched(fn, variables, np.asarray(images, np.float32), batch_size, progress, desc)
+
+
 def evaluate_split(
     model,
     variables,
@@ -362,15 +390,18 @@ def evaluate_split(
       ``active_units``: int, dims whose ``posterior_mean_var`` exceeds 0.01;
       ``num_examples``: ``N``.
     """
-    if iwae_k < 0:
-        raise ValueError(f"iwae_k must be >= 0, got {iwae_k}")
     x_all = eval_inputs(images, binarize, binarize_key)
     n = x_all.shape[0]
-    batch_size = max(1, min(int(batch_size), n))
-    _, chunk = num_sample_chunks(max(iwae_k, 1), batch_size, max_samples_per_call)
-
-    fn = functools.partial(_metrics_batch_fn(model, iwae_k, chunk), key=key)
-    per_example = _run_batched(fn, variables, x_all, batch_size, progress, "eval")
+    per_example = per_example_metrics(
+        model,
+        variables,
+        x_all,
+        key,
+        iwae_k=iwae_k,
+        batch_size=batch_size,
+        max_samples_per_call=max_samples_per_call,
+        progress=progress,
+    )
     means = per_example.pop("posterior_mean").astype(np.float64)
     result: dict = {
         name: float(np.mean(v.astype(np.float64))) for name, v in per_example.items() if v.ndim == 1

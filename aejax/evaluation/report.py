@@ -3,7 +3,8 @@
 A report holds the run's config, its training curves (drawn from ``metrics.jsonl``), every table
 of ``eval.json`` and every plot the evaluation wrote. The HTML embeds images as base64 ``data:``
 URIs, so the one file can be mailed or opened offline; a small inline script counts the images
-that decoded (``data-images-loaded`` on ``<body>``) so a headless browser can check the page.
+that decoded (``data-images-loaded`` and
+``data-errors`` on ``<body>``) so a headless browser can check the page.
 A comparison report puts one column per run in every table and overlays the training curves.
 """
 
@@ -18,7 +19,7 @@ from collections.abc import Sequence
 
 CURVE_KEYS = ("loss", "neg_elbo", "recon", "kl", "grad_norm")
 # eval.json keys that are bookkeeping, shown in the run table rather than as results
-_SKIP_SECTIONS = ("plots", "wall_time_s")
+_SKIP_SECTIONS = ("plots", "wall_time_s", "cpu_time_s")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -175,10 +176,12 @@ _CSS = (
 )
 # Counts decoded images once the page has loaded, for headless checks (see tests).
 _CHECK_JS = (
+    "var aejaxErrors=0;window.addEventListener('error',function(){aejaxErrors++;},true);"
     "window.addEventListener('load',function(){var im=document.images,ok=0;"
     "for(var i=0;i<im.length;i++){if(im[i].complete&&im[i].naturalWidth>0)ok++;}"
     "document.body.setAttribute('data-images-total',im.length);"
-    "document.body.setAttribute('data-images-loaded',ok);});"
+    "document.body.setAttribute('data-images-loaded',ok);"
+    "document.body.setAttribute('data-errors',aejaxErrors);});"
 )
 
 
@@ -298,7 +301,11 @@ def single_report(run: Run) -> Doc:
             _section_tables(doc, value)
     if "wall_time_s" in ev:
         doc.heading("Evaluation time")
-        doc.table(["part", "seconds"], list(ev["wall_time_s"].items()))
+        cpu = ev.get("cpu_time_s", {})
+        doc.table(
+            ["part", "wall seconds", "CPU seconds (all threads)"],
+            [[k, v, cpu.get(k)] for k, v in ev["wall_time_s"].items()],
+        )
     doc.heading("Plots")
     for name in _plot_names([run]):
         doc.image(wd / name, name)

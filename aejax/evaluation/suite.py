@@ -449,17 +449,20 @@ def run_suite(ctx: Context, parts: tuple[str, ...], result: dict) -> tuple[dict,
     """Runs ``parts`` in order, updating ``result`` (the loaded ``eval.json``) in place."""
     written = []
     timings = result.setdefault("wall_time_s", {})
+    # CPU seconds of this process (all threads): a load-independent measure on a shared machine.
+    cpu = result.setdefault("cpu_time_s", {})
     plots = set(result.get("plots", []))
     for name in parts:
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         print(f"[{name}] ...", flush=True)
         out, paths = PART_FNS[name](ctx)
         timings[name] = round(time.perf_counter() - start, 2)
+        cpu[name] = round(time.process_time() - cpu_start, 2)
         if name == "likelihood":
             result.update(out.pop("flat"))
         result[name] = out
         plots |= {pathlib.Path(p).name for p in paths}
         written += paths
-        print(f"[{name}] done in {timings[name]:.1f} s", flush=True)
+        print(f"[{name}] done in {timings[name]:.1f} s ({cpu[name]:.1f} CPU s)", flush=True)
     result["plots"] = sorted(plots)
     return result, written

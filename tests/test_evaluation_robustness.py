@@ -34,12 +34,17 @@ def test_warps_match_scipy_affine_transform(name, value):
         else np.eye(2) / value
     )
     centre = np.array([4.0, 4.0])
+    # "grid-constant": zeros beyond the edge enter the interpolation, as in jax map_coordinates
     ref = np.stack(
         [
             np.stack(
                 [
                     ndimage.affine_transform(
-                        x[n, :, :, c], inv, offset=centre - inv @ centre, order=1, mode="constant"
+                        x[n, :, :, c],
+                        inv,
+                        offset=centre - inv @ centre,
+                        order=1,
+                        mode="grid-constant",
                     )
                     for c in range(2)
                 ],

@@ -24,8 +24,9 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(PY) scripts/train.py --config experiments/demo.py --workdir $(WORKDIR)
-	$(PY) scripts/evaluate.py --workdir $(WORKDIR)
-	@echo "Demo outputs are in $(WORKDIR)/ (config.json, metrics.jsonl, summary.json, eval.json, *.png, checkpoints/)"
+	$(PY) scripts/evaluate.py --workdir $(WORKDIR) --transfer_max_train=5000
+	$(PY) scripts/report.py --workdir $(WORKDIR)
+	@echo "Demo outputs are in $(WORKDIR)/ (report.html, report.md, eval.json, *.png, config.json, metrics.jsonl, summary.json, checkpoints/)"
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -127,6 +127,8 @@ def load_data(config: ml_collections.ConfigDict, split: str) -> ArrayDataset:
         ds = ds.take(int(limit))
     if c.binarize == "static":
         ds = dataclasses.replace(ds, images=(ds.images > 0.5).astype(np.float32))
+    if split == "train" and c.exclude_class >= 0:
+        ds = _exclude_class(ds, int(c.exclude_class))
     num_classes = config.model.num_classes
     if num_classes:
         if ds.labels is None:
@@ -160,6 +162,23 @@ def labelled_pool(config: ml_collections.ConfigDict, ds: ArrayDataset) -> np.nda
         )
     key = subkey(named_keys(int(config.seed))["data"], "labelled_pool")
     return balanced_subset(ds.labels, n // classes, classes, key)
+
+
+def _exclude_class(ds: ArrayDataset, label: int) -> ArrayDataset:
+    """``ds`` without the examples of class ``label`` (the held-out class of anomaly detection)."""
+    if ds.labels is None or not np.any(ds.labels == label):
+        raise ConfigError(
+            f"data.exclude_class={label} but the training split of {ds.info.name!r} has "
+            f"{'no labels' if ds.labels is None else 'no example of that class'}; "
+            "set data.exclude_class=-1 or a label present in the data"
+        )
+    keep = ds.labels != label
+    return dataclasses.replace(
+        ds,
+        images=ds.images[keep],
+        labels=ds.labels[keep],
+        factors=None if ds.factors is None else ds.factors[keep],
+    )
 
 
 def _network(c: ml_collections.ConfigDict, key: str, role: str, out):

@@ -24,6 +24,7 @@ def base_config() -> ml_collections.ConfigDict:
     # the same number per class, chosen from the seed; 0 = not semi-supervised.
     c.data.num_labelled = 0
     c.data.labelled_batch_size = 100  # labelled examples added to every batch
+    c.data.exclude_class = -1  # >= 0: drop this label from the training split (anomaly detection)
     # Source-specific options; only the group of the source that serves data.name is used.
     c.data.shapes = ml_collections.ConfigDict(
         dict(resolution=64, num_train=20000, num_test=2000, seed=0)

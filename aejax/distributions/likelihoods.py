@@ -44,8 +44,10 @@ class Bernoulli:
         """``sum x*log(p) + (1-x)*log(1-p)`` over the event axes, computed stably from logits."""
         n = max(x.ndim, self.logits.ndim)
         x, logits = lift(x, n), lift(self.logits, n)
-        # x log s(l) + (1-x) log s(-l) = x l - softplus(l): one transcendental per pixel, not two.
-        per_pixel = x * logits - jax.nn.softplus(logits)
+        # x log s(l) + (1-x) log s(-l) = x l - softplus(l): one exp and one log1p per pixel
+        # instead of two of each (the IWAE pass evaluates this 4e10 times on MNIST).
+        softplus = jnp.maximum(logits, 0.0) + jnp.log1p(jnp.exp(-jnp.abs(logits)))
+        per_pixel = x * logits - softplus
         return _sum_event(per_pixel, self.event_ndim)
 
 

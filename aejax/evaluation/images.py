@@ -181,3 +181,25 @@ def latent_traversals(
         f"z{d}" + ("" if dim_scores is None else f" ({float(dim_scores[d]):.2f})") for d in dims
     ]
     return save_grid(out, path, num_values, row_labels=labels)
+
+
+def interpolation_grid(
+    model, variables, pairs, path: str | pathlib.Path, *, num_steps: int = 10
+) -> pathlib.Path:
+    """One row per pair of images: decoder means along the straight line between their
+    posterior means, ``z = (1 - t) mu_a + t mu_b`` for ``num_steps`` values of t in [0, 1],
+    framed by the two inputs.
+
+    ``pairs: [P, 2, H, W, C]``.
+    """
+    pairs = np.asarray(pairs, np.float32)
+    encode, decode, _ = model_fns(model, variables)
+    p = pairs.shape[0]
+    mu = np.asarray(encode(jnp.asarray(pairs.reshape((2 * p, *pairs.shape[2:])))).mean())
+    mu = mu.reshape((p, 2, -1))
+    t = np.linspace(0.0, 1.0, num_steps, dtype=np.float32)[None, :, None]
+    z = (1.0 - t) * mu[:, :1] + t * mu[:, 1:]
+    out = np.asarray(decode(jnp.asarray(z.reshape((p * num_steps, -1)))).mean())
+    out = out.reshape((p, num_steps, *pairs.shape[2:]))
+    rows = np.concatenate([pairs[:, :1], out, pairs[:, 1:]], axis=1)
+    return save_grid(rows.reshape((-1, *pairs.shape[2:])), path, num_steps + 2)

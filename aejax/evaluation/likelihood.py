@@ -16,6 +16,7 @@ References:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import sys
@@ -74,13 +75,52 @@ def draw_posterior(posterior, keys: PRNGKey, sample_ids: Array) -> Array:
     return z.reshape((s, b, *z.shape[1:]))
 
 
+def flat_event(dist, event_shape: tuple[int, ...]):
+    """``dist`` with its ``event_shape`` axes merged into one axis of ``prod(event_shape)``.
+
+    For elementwise likelihoods (``Bernoulli``, ``Gaussian``) that carry an ``event_ndim`` field;
+    others are returned unchanged. Why: images ``[.., H, W, 1]`` end in a size-1 channel axis, and
+    XLA:CPU does not vectorise elementwise loops whose minor axis has size 1. Merging the pixels
+    made the IWAE log-likelihood 2-4x faster on CPU with the same value (see the README).
+    """
+    k = len(event_shape)
+    if getattr(dist, "event_ndim", None) != k or not hasattr(dist, "replace"):
+        return dist
+    size = math.prod(event_shape)
+
+    def merge(a):
+        a = jnp.asarray(a)
+        if a.ndim >= k and tuple(a.shape[a.ndim - k :]) == tuple(event_shape):
+            return a.reshape((*a.shape[: a.ndim - k], size))
+        if a.size == 1:  # a scalar parameter (e.g. a shared log_scale) broadcasts as it is
+            return a.reshape(())
+        raise ValueError(f"cannot merge event axes {event_shape} of a parameter shaped {a.shape}")
+
+    leaves = {
+        f.name: merge(getattr(dist, f.name))
+        for f in dataclasses.fields(dist)
+        if f.metadata.get("pytree_node", True)
+    }
+    return dist.replace(event_ndim=1, **leaves)
+
+
 def tiled_log_likelihood(decode: Decode, x: Array) -> Callable[[Array], Array]:
-    """``z [S, B, D] -> log p(x|z) [S, B]`` (nats), decoding all ``S * B`` codes in one call."""
+    """``z [S, B, D] -> log p(x|z) [S, B]`` (nats), decoding all ``S * B`` codes in one call.
+
+    ``x [B, ...]`` is broadcast against the ``[S, B, ...]`` decoder outputs, not tiled, and the
+    pixel axes are merged (:func:`flat_event`) so the elementwise work vectorises.
+    """
+    event_shape = tuple(x.shape[1:])
+    x_flat = x.reshape((x.shape[0], -1))
 
     def log_likelihood(z: Array) -> Array:
         s, b = z.shape[:2]
-        xs = jnp.broadcast_to(x, (s, *x.shape)).reshape((s * b, *x.shape[1:]))
-        return decode(z.reshape((s * b, -1))).log_prob(xs).reshape((s, b))
+        dist = flat_event(decode(z.reshape((s * b, -1))), event_shape)
+        dist = jax.tree_util.tree_map(
+            lambda a: a.reshape((s, b, *a.shape[1:])) if a.ndim and a.shape[0] == s * b else a,
+            dist,
+        )
+        return dist.log_prob(x_flat)
 
     return log_likelihood
 
@@ -290,6 +330,34 @@ def _metrics_batch_fn(model, iwae_k: int, chunk: int):
     return fn
 
 
+def per_example_metrics(
+    model,
+    variables,
+    images: np.ndarray,
+    key: PRNGKey,
+    *,
+    iwae_k: int = 0,
+    batch_size: int = 500,
+    max_samples_per_call: int = 1_000_000,
+    progress: bool = False,
+    desc: str = "eval",
+) -> dict[str, np.ndarray]:
+    """Per-example metrics of ``images [N, H, W, C]`` (already as the model sees them).
+
+    Returns host arrays with ``N`` rows: ``posterior_mean [N, D]``, ``recon_mse [N]`` (mean over
+    pixels), ``recon_nats [N]`` and, for models with a density, ``kl_nats``, ``neg_elbo_nats``,
+    ``kl_per_dim [N, D]`` and (``iwae_k > 0``) ``iwae_nll_nats``; ``recon_bce`` for Bernoulli.
+    Example ``i`` draws from ``fold_in(key, i)`` (see :func:`evaluate_split`).
+    """
+    if iwae_k < 0:
+        raise ValueError(f"iwae_k must be >= 0, got {iwae_k}")
+    n = images.shape[0]
+    batch_size = max(1, min(int(batch_size), n))
+    _, chunk = num_sample_chunks(max(iwae_k, 1), batch_size, max_samples_per_call)
+    fn = functools.partial(_metrics_batch_fn(model, iwae_k, chunk), key=key)
+    return _run_batched(fn, variables, np.asarray(images, np.float32), batch_size, progress, desc)
+
+
 def evaluate_split(
     model,
     variables,
@@ -322,15 +390,18 @@ def evaluate_split(
       ``active_units``: int, dims whose ``posterior_mean_var`` exceeds 0.01;
       ``num_examples``: ``N``.
     """
-    if iwae_k < 0:
-        raise ValueError(f"iwae_k must be >= 0, got {iwae_k}")
     x_all = eval_inputs(images, binarize, binarize_key)
     n = x_all.shape[0]
-    batch_size = max(1, min(int(batch_size), n))
-    _, chunk = num_sample_chunks(max(iwae_k, 1), batch_size, max_samples_per_call)
-
-    fn = functools.partial(_metrics_batch_fn(model, iwae_k, chunk), key=key)
-    per_example = _run_batched(fn, variables, x_all, batch_size, progress, "eval")
+    per_example = per_example_metrics(
+        model,
+        variables,
+        x_all,
+        key,
+        iwae_k=iwae_k,
+        batch_size=batch_size,
+        max_samples_per_call=max_samples_per_call,
+        progress=progress,
+    )
     means = per_example.pop("posterior_mean").astype(np.float64)
     result: dict = {
         name: float(np.mean(v.astype(np.float64))) for name, v in per_example.items() if v.ndim == 1

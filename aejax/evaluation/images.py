@@ -144,8 +144,9 @@ def prior_samples_grid(
     model, variables, key: PRNGKey, path: str | pathlib.Path, *, num: int = 64, ncols: int = 8
 ) -> pathlib.Path:
     """Decoder means ``E[p(x|z)]`` at ``num`` draws ``z ~ p(z)`` from ``key``."""
-    _, decode, prior = model_fns(model, variables)
-    z = prior().sample(key, (num,))
+    _, decode, _ = model_fns(model, variables)
+    # sample_codes: ancestral sampling through every stochastic layer of a hierarchical model.
+    z = model.apply(variables, key, num, method=lambda m, k, n: m.sample_codes(k, n))
     return save_grid(np.asarray(decode(z).mean()), path, ncols)
 
 

@@ -40,14 +40,19 @@ Decode = Callable[[Array], object]  # z [B, D] -> p(x|z) with log_prob summed ov
 PriorFn = Callable[[], object]  # () -> p(z)
 
 
-def model_fns(model, variables) -> tuple[Encode, Decode, PriorFn]:
-    """``(encode, decode, prior)`` as pure functions of arrays, closing over ``variables``."""
+def model_fns(model, variables, cond: Array | None = None) -> tuple[Encode, Decode, PriorFn]:
+    """``(encode, decode, prior)`` as pure functions of arrays, closing over ``variables``.
+
+    ``cond [B, num_classes]`` (a conditional model's one-hot labels) is passed to both; the
+    decoder may get ``S * B`` codes (sample-major), for which ``cond`` is tiled ``S`` times.
+    """
 
     def encode(x: Array):
-        return model.apply(variables, x, method=lambda m, x: m.encode(x))
+        return model.apply(variables, x, cond, method=lambda m, x, c: m.encode(x, c))
 
     def decode(z: Array):
-        return model.apply(variables, z, method=lambda m, z: m.decode(z))
+        c = None if cond is None else jnp.tile(cond, (z.shape[0] // cond.shape[0], 1))
+        return model.apply(variables, z, c, method=lambda m, z, c: m.decode(z, c))
 
     def prior():
         return model.apply(variables, method=lambda m: m.prior_dist())
@@ -163,13 +168,25 @@ def iwae_log_marginal(
     a running ``(max, sum of exp)`` pair, so memory is ``O(chunk * B)`` whatever ``K`` is. The last
     chunk is padded and its surplus samples masked, so every chunk has one shape.
     """
+    return streamed_log_mean_exp(
+        lambda ids: log_importance_weights(posterior, prior, log_likelihood, keys, ids),
+        keys.shape[0],
+        num_samples,
+        chunk,
+    )
+
+
+def streamed_log_mean_exp(
+    log_weights: Callable[[Array], Array], batch: int, num_samples: int, chunk: int
+) -> Array:
+    """``log (1/K) sum_k exp(w_k)`` per example ``[B]`` for ``log_weights(ids int[S]) -> [S, B]``,
+    computed ``chunk`` samples at a time with a running ``(max, sum of exp)`` pair."""
     num_chunks = -(-num_samples // chunk)
-    batch = keys.shape[0]
 
     def body(c, carry):
         running_max, running_sum = carry
         ids = c * chunk + jnp.arange(chunk)
-        w = log_importance_weights(posterior, prior, log_likelihood, keys, ids)
+        w = log_weights(ids)
         w = jnp.where((ids < num_samples)[:, None], w, -jnp.inf)
         new_max = jnp.maximum(running_max, w.max(axis=0))
         shift = jnp.where(jnp.isfinite(new_max), new_max, 0.0)
@@ -213,8 +230,17 @@ def eval_inputs(images: np.ndarray, binarize: str, binarize_key: PRNGKey | None)
     return np.asarray(jax.jit(binarize_dynamic)(binarize_key, 0, ids, jnp.asarray(images)))
 
 
-def _run_batched(fn, variables, images: np.ndarray, batch_size: int, progress: bool, desc: str):
-    """Applies jitted ``fn(variables, x [B,...], ids int[B]) -> {name: [B, ...]}`` to every batch.
+def _run_batched(
+    fn,
+    variables,
+    images: np.ndarray,
+    batch_size: int,
+    progress: bool,
+    desc: str,
+    labels: np.ndarray | None = None,
+):
+    """Applies jitted ``fn(variables, x [B,...], ids int[B][, labels int[B]]) -> {name: [B, ...]}``
+    to every batch (``labels`` only when given).
 
     The last batch is zero-padded to ``batch_size`` (one compiled shape) and the padding dropped,
     so the returned host arrays have exactly ``N`` rows.
@@ -229,7 +255,12 @@ def _run_batched(fn, variables, images: np.ndarray, batch_size: int, progress: b
                 pad = np.zeros((batch_size - valid, *x.shape[1:]), x.dtype)
                 x = np.concatenate([x, pad])
             ids = np.arange(start, start + batch_size, dtype=np.int32)
-            for name, value in fn(variables, x, ids).items():
+            args = (variables, x, ids)
+            if labels is not None:
+                y = np.zeros(batch_size, np.int32)
+                y[:valid] = labels[start : start + valid]
+                args += (y,)
+            for name, value in fn(*args).items():
                 out.setdefault(name, []).append(np.asarray(value)[:valid])
             bar.update(valid)
     return {name: np.concatenate(parts) for name, parts in out.items()}
@@ -318,14 +349,56 @@ def _batch_metrics(encode, decode, prior_fn, x, keys, num_samples: int, chunk: i
     return out
 
 
+def _latent_batch_metrics(model, variables, x, keys, num_samples: int, chunk: int) -> dict:
+    """:func:`_batch_metrics` for models with several stochastic layers, through
+    ``model.sample_latent``: sample ``k`` of example ``b`` uses ``fold_in(keys[b], k)``."""
+
+    def one(xb, key):
+        latent = model.apply(variables, xb[None], key, method="sample_latent")
+        log_lik = model.apply(variables, latent.z, method="decode").log_prob(xb[None])
+        return latent, log_lik[0]
+
+    def log_weights(ids):  # [S, B]
+        def per_sample(k):
+            latent, log_lik = jax.vmap(one)(x, jax.vmap(lambda kb: jax.random.fold_in(kb, k))(keys))
+            return log_lik + latent.log_p[:, 0] - latent.log_q[:, 0]
+
+        return jax.lax.map(per_sample, ids)
+
+    latent0, log_lik0 = jax.vmap(one)(x, jax.vmap(lambda kb: jax.random.fold_in(kb, 0))(keys))
+    summary = model.apply(variables, x, method="encode")
+    at_mean = model.apply(variables, summary.loc[:, : latent0.z.shape[-1]], method="decode")
+    pixel_axes = tuple(range(1, x.ndim))
+    out = {
+        "posterior_mean": summary.mean(),
+        "recon_mse": ((x - at_mean.mean()) ** 2).mean(axis=pixel_axes),
+        "recon_nats": -log_lik0,
+        "kl_per_dim": latent0.kl_per_dim[:, 0],
+    }
+    if isinstance(at_mean, Bernoulli):
+        out["recon_bce"] = -at_mean.log_prob(x)
+    out["kl_nats"] = out["kl_per_dim"].sum(-1)
+    out["neg_elbo_nats"] = out["recon_nats"] + out["kl_nats"]
+    if num_samples > 0:
+        out["iwae_nll_nats"] = -streamed_log_mean_exp(log_weights, x.shape[0], num_samples, chunk)
+    return out
+
+
 @functools.lru_cache(maxsize=16)
 def _metrics_batch_fn(model, iwae_k: int, chunk: int):
-    """Jitted ``(variables, x, ids, key) -> per-example metrics``, cached across calls."""
+    """Jitted ``(variables, x, ids, key, labels) -> per-example metrics``, cached across calls.
+
+    ``labels`` (int ``[B]`` or None) condition a label-conditioned model (a CVAE's log p(x|y)).
+    """
 
     @jax.jit
-    def fn(variables, x, ids, key):
-        encode, decode, prior = model_fns(model, variables)
-        return _batch_metrics(encode, decode, prior, x, example_keys(key, ids), iwae_k, chunk)
+    def fn(variables, x, ids, key, labels=None):
+        keys = example_keys(key, ids)
+        if not hasattr(model, "prior"):  # several stochastic layers (HierarchicalAutoEncoder)
+            return _latent_batch_metrics(model, variables, x, keys, iwae_k, chunk)
+        cond = None if labels is None else model.one_hot(labels)
+        encode, decode, prior = model_fns(model, variables, cond)
+        return _batch_metrics(encode, decode, prior, x, keys, iwae_k, chunk)
 
     return fn
 
@@ -341,6 +414,7 @@ def per_example_metrics(
     max_samples_per_call: int = 1_000_000,
     progress: bool = False,
     desc: str = "eval",
+    labels: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Per-example metrics of ``images [N, H, W, C]`` (already as the model sees them).
 
@@ -354,8 +428,13 @@ def per_example_metrics(
     n = images.shape[0]
     batch_size = max(1, min(int(batch_size), n))
     _, chunk = num_sample_chunks(max(iwae_k, 1), batch_size, max_samples_per_call)
-    fn = functools.partial(_metrics_batch_fn(model, iwae_k, chunk), key=key)
-    return _run_batched(fn, variables, np.asarray(images, np.float32), batch_size, progress, desc)
+    batched = _metrics_batch_fn(model, iwae_k, chunk)
+
+    def fn(variables, x, ids, y=None):
+        return batched(variables, x, ids, key, y)
+
+    images = np.asarray(images, np.float32)
+    return _run_batched(fn, variables, images, batch_size, progress, desc, labels)
 
 
 def evaluate_split(
@@ -370,8 +449,11 @@ def evaluate_split(
     binarize: str = "none",
     binarize_key: PRNGKey | None = None,
     progress: bool = True,
+    labels: np.ndarray | None = None,
 ) -> dict:
     """Means over exactly the ``N`` examples of ``images: float32 [N, H, W, C]`` in [0, 1].
+
+    ``labels int[N]`` condition a label-conditioned model (then every number is given y).
 
     Inputs are first passed through :func:`eval_inputs` (``"dynamic"`` binarises once with a
     fixed key per example: epoch 0 of ``binarize_key``). Example ``i`` draws its samples from
@@ -401,6 +483,7 @@ def evaluate_split(
         batch_size=batch_size,
         max_samples_per_call=max_samples_per_call,
         progress=progress,
+        labels=labels,
     )
     means = per_example.pop("posterior_mean").astype(np.float64)
     result: dict = {

@@ -52,15 +52,24 @@ class AutoEncoder(nn.Module):
         """q(z|x) (or q(z|x, y)) for ``x: [B, H, W, C]`` and ``cond: [B, num_classes]``."""
         return self.posterior_from(self.encoder(x, train=train), cond)
 
+    def _unknown_label(self, batch: int) -> Array | None:
+        """What a conditional model reads when no label is given: an all-zero "label unknown"
+        vector (so generic evaluation code runs; label-aware evaluation passes the labels)."""
+        return jnp.zeros((batch, self.num_classes), jnp.float32) if self.num_classes else None
+
     def posterior_from(self, features: Array, cond: Array | None = None):
         """q(z|x, y) from encoder features ``[B, F]``: lets M2 run the encoder once and the
         head once per candidate label."""
+        if cond is None:
+            cond = self._unknown_label(features.shape[0])
         if cond is not None:
             features = jnp.concatenate([features, cond.astype(features.dtype)], axis=-1)
         return self.posterior_head(features)
 
     def decode(self, z: Array, cond: Array | None = None, *, train: bool = False):
         """p(x|z) (or p(x|z, y)) for ``z: [B, D]`` and ``cond: [B, num_classes]``."""
+        if cond is None:
+            cond = self._unknown_label(z.shape[0])
         if cond is not None:
             z = jnp.concatenate([z, cond.astype(z.dtype)], axis=-1)
         return self.likelihood_head(self.decoder(z, train=train))

@@ -28,6 +28,19 @@ def base_config() -> ml_collections.ConfigDict:
     c.data.shapes = ml_collections.ConfigDict(
         dict(resolution=64, num_train=20000, num_test=2000, seed=0)
     )
+    # Sequences [T, H, W, 1] of bouncing sprites (Moving-MNIST style); frames=True flattens them
+    # to single frames [H, W, 1] for frame-wise baselines.
+    c.data.moving_sprites = ml_collections.ConfigDict(
+        dict(
+            num_train=2000,
+            num_test=200,
+            resolution=64,
+            num_frames=20,
+            num_sprites=2,
+            frames=False,
+            seed=0,
+        )
+    )
     c.data.idx = ml_collections.ConfigDict(dict(verify=True))  # sha256 check of known files
     c.data.tfds = ml_collections.ConfigDict(
         dict(image_key="image", label_key="label", max_examples=0)  # 0 = all

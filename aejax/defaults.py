@@ -61,12 +61,17 @@ def base_config() -> ml_collections.ConfigDict:
         dict(hidden=(1000, 1000, 1000), activation="leaky_relu")
     )
     c.model.classifier = ml_collections.ConfigDict(dict(hidden=(500, 500), activation="relu"))
+    # kind="convlstm" (encoder and decoder, for sequences such as moving_sprites): channels are
+    # the per-frame conv widths; the recurrent part is set here.
+    c.model.convlstm = ml_collections.ConfigDict(
+        dict(features=32, kernel_size=5, context_frames=10, peephole=True)
+    )
     c.model.encoder = ml_collections.ConfigDict(
         dict(kind="mlp", hidden=(500,), channels=(32, 32, 64, 64), dense=256, activation="relu")
     )
     c.model.decoder = ml_collections.ConfigDict(
         dict(
-            kind="mlp",
+            kind="mlp",  # "mlp" | "conv" | "convlstm" (sequences)
             hidden=(500,),
             channels=(64, 64, 32, 32),
             dense=256,

@@ -3,6 +3,9 @@
   python scripts/evaluate.py --workdir runs/demo [--iwae_k 5000] [--step S] [--num_test N]
       [--batch_size B] [--max_samples_per_call M]
 
+Sequence runs (moving_sprites) get per-frame errors against baselines instead
+(:mod:`aejax.evaluation.sequence`; ``--baseline_workdir`` names a frame-wise autoencoder run).
+
 Writes ``WORKDIR/eval.json`` (metrics prefixed ``test_``), ``reconstructions.png``,
 ``prior_samples.png`` and, for datasets with ground-truth factors, ``latent_traversals.png``.
 Unset flags take the run's ``config.eval.*`` values. Random draws come from the run's seed:
@@ -24,6 +27,9 @@ _NUM_TEST = flags.DEFINE_integer("num_test", None, "Evaluate the first N test ex
 _BATCH = flags.DEFINE_integer("batch_size", None, "Test examples per evaluation batch.")
 _MAX_SAMPLES = flags.DEFINE_integer(
     "max_samples_per_call", None, "Bound on examples x importance samples decoded at once."
+)
+_BASELINE = flags.DEFINE_string(
+    "baseline_workdir", None, "Sequence runs: a frame-wise image autoencoder run to compare with."
 )
 _PROGRESS = flags.DEFINE_bool("progress", True, "Show a progress bar on stderr.")
 flags.mark_flags_as_required(["workdir"])
@@ -75,6 +81,14 @@ def main(argv: list[str]) -> None:
             f"test images are shaped {tuple(test.images.shape[1:])} but the model in {workdir} "
             f"was trained on {tuple(run.image_shape)}; check data.name and data.shapes"
         )
+    if len(run.image_shape) == 4:  # sequences: per-frame reconstruction and prediction errors
+        from aejax.evaluation import sequence
+
+        for path in sequence.evaluate_run(
+            run, test, workdir, batch_size=batch_size, baseline_workdir=_BASELINE.value
+        ):
+            print(f"wrote {path}")
+        return
 
     model, variables = run.experiment.model, run.variables
     keys = named_keys(run.experiment.seed)

@@ -12,7 +12,6 @@ from aejax import build
 from aejax.errors import ConfigError
 from aejax.evaluation import sequence
 from aejax.train.loop import train
-from aejax.train.restore import load_trained
 
 T, CONTEXT, RES = 4, 2, 16
 
@@ -108,21 +107,24 @@ def test_copy_last_eps_minimises_its_bce_and_errors_match_sklearn():
         np.testing.assert_allclose(errors["mse"][t], mse, rtol=1e-6)
 
 
-def test_train_and_evaluate_with_both_baselines(tmp_path):
-    """The generic loop trains the VAE variant; evaluation compares it with both baselines (the
-    frame-wise one here untrained: this checks what it predicts, not how well)."""
+def test_generic_loop_trains_the_sequence_vae(tmp_path):
     c = seq_config(**{"train.num_steps": 2, "train.steps_per_call": 2})
     summary = train(c, tmp_path / "seq")
     assert summary["step"] == 2 and np.isfinite(summary["final_train_metrics"]["neg_elbo"])
-    run = load_trained(tmp_path / "seq")
-    test = build.load_data(run.config, "test")
+
+
+def test_evaluate_with_both_baselines(vae, tmp_path):
+    """Per-frame errors of the model and both baselines (the frame-wise one untrained: this
+    checks what each predicts, not how well)."""
+    model, variables, _ = vae
+    test = build.load_data(seq_config(), "test")
     f = seq_config(**{"data.moving_sprites.frames": True, "model.posterior": "delta"})
     f.model.encoder.kind = f.model.decoder.kind = "mlp"
     frame_model = build.build_model(f, (RES, RES, 1))
     frame_vars = jax.jit(frame_model.init)(jax.random.key(1), jnp.zeros((1, RES, RES, 1)))
     metrics, preds = sequence.evaluate(
-        run.experiment.model,
-        run.variables,
+        model,
+        variables,
         test.images,
         CONTEXT,
         batch_size=4,

@@ -18,6 +18,7 @@ import optax
 from aejax import models, nn, objectives
 from aejax.data.base import ArrayDataset
 from aejax.errors import ConfigError
+from aejax.models.sequence import SequenceHead
 from aejax.train.epochs import BINARIZE_MODES
 
 # name -> (objective function, names of the hparams it reads from config.objective)
@@ -61,6 +62,7 @@ LIKELIHOODS = ("bernoulli", "gaussian", "continuous_bernoulli", "logistic", "log
 PRIORS = ("standard_normal", "mixture", "vamp", "flow")
 GAUSSIAN_SIGMAS = ("fixed", "shared", "per_pixel")
 NETWORKS = ("mlp", "conv")
+SEQUENCE_NETWORK = "convlstm"  # for sequences [T, H, W, C]; both encoder and decoder
 UPSAMPLES = ("resize", "transpose")
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 SCHEDULES = ("constant", "cosine", "linear")
@@ -215,6 +217,46 @@ def _network(c: ml_collections.ConfigDict, key: str, role: str, out):
     )
 
 
+def _sequence_networks(m: ml_collections.ConfigDict, shape: tuple[int, ...], features, head):
+    """ConvLSTM encoder and decoder for sequences shaped ``(T, H, W, C)`` (see aejax.nn.sequence);
+    per-frame conv widths come from ``model.{encoder,decoder}.channels``."""
+    from aejax.nn.sequence import ConvLSTMDecoder, ConvLSTMEncoder
+
+    kinds = (m.encoder.kind, m.decoder.kind)
+    if len(shape) != 4 or kinds != (SEQUENCE_NETWORK, SEQUENCE_NETWORK):
+        raise ConfigError(
+            f"sequences [T, H, W, C] need model.encoder.kind and model.decoder.kind both "
+            f"'{SEQUENCE_NETWORK}' (and ConvLSTM networks need sequences); got data shape {shape}"
+            f" and kinds {kinds}. For single frames of moving_sprites set "
+            "data.moving_sprites.frames=True and an image network"
+        )
+    c = m.convlstm
+    num_frames = shape[0]
+    context = int(c.context_frames)
+    if not 1 <= context <= num_frames:
+        raise ConfigError(
+            f"model.convlstm.context_frames={context} must lie in [1, {num_frames}] (the frames "
+            "per sequence); the encoder reads that many, the decoder predicts the rest"
+        )
+    widths = {n: tuple(int(w) for w in m[n].channels) for n in ("encoder", "decoder")}
+    if not all(widths.values()) or min(widths["encoder"] + widths["decoder"]) <= 0:
+        raise ConfigError(f"model.encoder/decoder.channels must be non-empty and > 0: {widths}")
+    rnn = dict(
+        features=int(_positive(c.features, "model.convlstm.features")),
+        kernel_size=int(_positive(c.kernel_size, "model.convlstm.kernel_size")),
+        context_frames=context,
+        peephole=bool(c.peephole),
+    )
+    encoder = ConvLSTMEncoder(
+        channels=widths["encoder"], out_features=features, activation=m.encoder.activation, **rnn
+    )
+    out_shape = (*shape[:3], shape[3] * head.params_per_pixel)
+    decoder = ConvLSTMDecoder(
+        channels=widths["decoder"], out_shape=out_shape, activation=m.decoder.activation, **rnn
+    )
+    return encoder, decoder
+
+
 def build_model(
     config: ml_collections.ConfigDict,
     image_shape: tuple[int, ...],
@@ -239,11 +281,15 @@ def build_model(
         posterior_head = models.DeltaPosteriorHead(latent_dim)
         features = latent_dim
     likelihood_head = _likelihood_head(m, likelihood)
-    height, width, channels = image_shape
-    out_shape = (height, width, channels * likelihood_head.params_per_pixel)
-    # The encoder's own last layer is sized for the head; the head adds its projection on top.
-    encoder = _network(m.encoder, "model.encoder", "encoder", features)
-    decoder = _network(m.decoder, "model.decoder", "decoder", out_shape)
+    if len(image_shape) == 4 or SEQUENCE_NETWORK in (m.encoder.kind, m.decoder.kind):
+        encoder, decoder = _sequence_networks(m, image_shape, features, likelihood_head)
+        likelihood_head = SequenceHead(likelihood_head)  # log_prob sums over frames too
+    else:
+        height, width, channels = image_shape
+        out_shape = (height, width, channels * likelihood_head.params_per_pixel)
+        # The encoder's own last layer is sized for the head; the head adds its projection.
+        encoder = _network(m.encoder, "model.encoder", "encoder", features)
+        decoder = _network(m.decoder, "model.decoder", "decoder", out_shape)
     num_classes = int(_positive(m.num_classes, "model.num_classes", allow_zero=True))
     if num_classes and m.prior == "vamp":
         raise ConfigError(

@@ -29,6 +29,19 @@ def base_config() -> ml_collections.ConfigDict:
     c.data.shapes = ml_collections.ConfigDict(
         dict(resolution=64, num_train=20000, num_test=2000, seed=0)
     )
+    # Sequences [T, H, W, 1] of bouncing sprites (Moving-MNIST style); frames=True flattens them
+    # to single frames [H, W, 1] for frame-wise baselines.
+    c.data.moving_sprites = ml_collections.ConfigDict(
+        dict(
+            num_train=2000,
+            num_test=200,
+            resolution=64,
+            num_frames=20,
+            num_sprites=2,
+            frames=False,
+            seed=0,
+        )
+    )
     c.data.idx = ml_collections.ConfigDict(dict(verify=True))  # sha256 check of known files
     c.data.tfds = ml_collections.ConfigDict(
         dict(image_key="image", label_key="label", max_examples=0)  # 0 = all
@@ -55,12 +68,17 @@ def base_config() -> ml_collections.ConfigDict:
         dict(hidden=(1000, 1000, 1000), activation="leaky_relu")
     )
     c.model.classifier = ml_collections.ConfigDict(dict(hidden=(500, 500), activation="relu"))
+    # kind="convlstm" (encoder and decoder, for sequences such as moving_sprites): channels are
+    # the per-frame conv widths; the recurrent part is set here.
+    c.model.convlstm = ml_collections.ConfigDict(
+        dict(features=32, kernel_size=5, context_frames=10, peephole=True)
+    )
     c.model.encoder = ml_collections.ConfigDict(
         dict(kind="mlp", hidden=(500,), channels=(32, 32, 64, 64), dense=256, activation="relu")
     )
     c.model.decoder = ml_collections.ConfigDict(
         dict(
-            kind="mlp",
+            kind="mlp",  # "mlp" | "conv" | "convlstm" (sequences)
             hidden=(500,),
             channels=(64, 64, 32, 32),
             dense=256,

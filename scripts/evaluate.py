@@ -12,6 +12,9 @@ a run with a subset of ``--suite`` updates the sections it ran and keeps the oth
 turns them into a report. Unset flags take the run's ``config.eval.*`` values. Random draws come
 from the run's seed: ``named_keys(seed)["eval"]`` folded with a stream per purpose, and
 ``["sample"]``.
+
+Sequence runs (moving_sprites) get per-frame errors against baselines instead
+(:mod:`aejax.evaluation.sequence`; ``--baseline_workdir`` names a frame-wise autoencoder run).
 """
 
 from __future__ import annotations
@@ -44,6 +47,9 @@ _TRANSFER_TRAIN = flags.DEFINE_integer(
     "transfer_max_train", 0, "Cap on training examples for probes (0 = all)."
 )
 _FINETUNE_STEPS = flags.DEFINE_integer("finetune_steps", 300, "Adam steps of fine-tuning.")
+_BASELINE = flags.DEFINE_string(
+    "baseline_workdir", None, "Sequence runs: a frame-wise image autoencoder run to compare with."
+)
 _PROGRESS = flags.DEFINE_bool("progress", True, "Show a progress bar on stderr.")
 flags.mark_flags_as_required(["workdir"])
 
@@ -92,6 +98,20 @@ def main(argv: list[str]) -> None:
     if _NUM_TEST.value is not None:
         cfg = cfg.copy_and_resolve_references()
         cfg.data.num_test = _setting(_NUM_TEST.value, 0, "num_test")
+    if len(run.image_shape) == 4:  # sequences: per-frame reconstruction and prediction errors
+        from aejax.evaluation import sequence
+
+        test = build.load_data(cfg, "test")
+        if tuple(test.images.shape[1:]) != tuple(run.image_shape):
+            raise DataError(
+                f"test sequences are shaped {tuple(test.images.shape[1:])} but the model in "
+                f"{workdir} was trained on {tuple(run.image_shape)}; check data.name"
+            )
+        for path in sequence.evaluate_run(
+            run, test, workdir, batch_size=settings.batch_size, baseline_workdir=_BASELINE.value
+        ):
+            print(f"wrote {path}")
+        return
 
     def load_split(split: str):
         ds = build.load_data(cfg, split)

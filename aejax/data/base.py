@@ -1,7 +1,8 @@
 """The one interface every data source returns: host arrays plus metadata.
 
 A source (``shapes``, ``idx``, ``tfds``) produces an :class:`ArrayDataset` per split. Images are
-``float32`` in ``[0, 1]`` with layout ``[N, H, W, C]``; labels are ``int32`` class ids ``[N]``;
+``float32`` in ``[0, 1]`` with layout ``[N, H, W, C]`` (video sources such as ``moving_sprites``:
+sequences ``[N, T, H, W, C]``); labels are ``int32`` class ids ``[N]``;
 ground-truth factors (when the source knows them) are ``int32`` factor-value indices ``[N, F]``.
 The training loop copies these arrays to device memory once (small datasets) and runs epochs in
 ``jax.lax.scan``; large datasets stream through grain instead (see ``aejax.data.tfds_source``).
@@ -22,7 +23,7 @@ class DatasetInfo:
 
     Attributes:
       name: the dataset name as given in the config (``"shapes"``, ``"mnist"``, ...).
-      shape: per-example image shape ``(H, W, C)``.
+      shape: per-example image shape ``(H, W, C)``, or ``(T, H, W, C)`` for sequences.
       num_classes: number of label classes, or ``None`` when unlabelled.
       factor_names: names of the ground-truth factors of variation, or ``()``.
       factor_sizes: number of values each factor takes (same order as ``factor_names``), or ``()``.
@@ -48,7 +49,7 @@ class ArrayDataset:
     """One split held in host memory.
 
     Attributes:
-      images: ``float32[N, H, W, C]`` in ``[0, 1]``.
+      images: ``float32[N, H, W, C]`` (sequences: ``[N, T, H, W, C]``) in ``[0, 1]``.
       labels: ``int32[N]`` or ``None``.
       factors: ``int32[N, F]`` factor-value indices or ``None``.
       info: the dataset's :class:`DatasetInfo`.
@@ -74,14 +75,18 @@ class ArrayDataset:
 
 
 def validate_images(images: np.ndarray, where: str) -> np.ndarray:
-    """Checks images are ``[N, H, W, C]``, finite and in ``[0, 1]``; returns them as float32.
+    """Checks images are ``[N, H, W, C]`` (or sequences ``[N, T, H, W, C]``), finite and in
+    ``[0, 1]``; returns them as float32.
 
     Raises:
       DataError: naming ``where`` (a file or dataset) and the first offending value.
     """
     images = np.asarray(images)
-    if images.ndim != 4:
-        raise DataError(f"{where}: expected images shaped [N, H, W, C], got shape {images.shape}")
+    if images.ndim not in (4, 5):
+        raise DataError(
+            f"{where}: expected images shaped [N, H, W, C] or sequences [N, T, H, W, C], got "
+            f"shape {images.shape}"
+        )
     if images.shape[0] == 0:
         raise DataError(f"{where}: the split has no examples")
     images = images.astype(np.float32, copy=False)

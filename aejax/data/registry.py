@@ -2,6 +2,7 @@
 
 Names:
   ``"shapes"``: the generated dSprites-style sprites (:mod:`aejax.data.shapes`);
+  ``"moving_sprites"``: generated sequences of bouncing sprites (:mod:`aejax.data.moving_sprites`);
   ``"tfds:NAME"``: a prepared TFDS catalog dataset (:mod:`aejax.data.tfds_source`);
   anything else: a folder of MNIST-format IDX files (:mod:`aejax.data.idx`), e.g. ``"mnist"``,
   ``"fashion_mnist"``, ``"kmnist"``, found in ``data_dir`` or ``$AEJAX_DATA_DIR/<name>``.
@@ -12,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from aejax.data import idx, shapes, tfds_source
+from aejax.data import idx, moving_sprites, shapes, tfds_source
 from aejax.data.base import ArrayDataset
 from aejax.errors import DataError
 
@@ -23,6 +24,15 @@ TFDS_PREFIX = "tfds:"
 # Option keys each kind of source accepts (passed as keyword arguments to its ``load``).
 OPTIONS: dict[str, tuple[str, ...]] = {
     "shapes": ("num_train", "num_test", "resolution", "seed"),
+    "moving_sprites": (
+        "num_train",
+        "num_test",
+        "resolution",
+        "num_frames",
+        "num_sprites",
+        "frames",
+        "seed",
+    ),
     "tfds": ("image_key", "label_key", "max_examples"),
     "idx": ("verify", "expected_sha256"),
 }
@@ -38,6 +48,8 @@ def describe_sources() -> str:
         [
             f"shapes: generated dSprites-style sprites, 3 shapes x 6 scales x 40 orientations x "
             f"32 x 32 positions; options: {opts('shapes')}",
+            f"moving_sprites: generated Moving-MNIST-style sequences [T, H, W, 1] of bouncing "
+            f"shapes sprites; options: {opts('moving_sprites')}",
             f"{', '.join(IDX_DATASETS)} (or any folder of IDX files): MNIST-format files in "
             f"data.dir, ${idx.ENV_VAR}/<name> or {idx.SYSTEM_DATA_DIR}/<name>; "
             f"options: {opts('idx')}",
@@ -50,9 +62,9 @@ def describe_sources() -> str:
 
 
 def source_kind(name: str) -> str:
-    """``"shapes"``, ``"tfds"`` or ``"idx"``: which source serves dataset ``name``."""
-    if name == "shapes":
-        return "shapes"
+    """``"shapes"``, ``"moving_sprites"``, ``"tfds"`` or ``"idx"``: which source serves ``name``."""
+    if name in ("shapes", "moving_sprites"):
+        return name
     if name.startswith(TFDS_PREFIX):
         return "tfds"
     return "idx"
@@ -74,7 +86,8 @@ def _check_options(name: str, kind: str, options: Mapping[str, Any] | None) -> d
 
 def _unknown_dataset(name: str, cause: DataError) -> DataError:
     return DataError(
-        f"unknown dataset '{name}'; valid choices: shapes, {', '.join(IDX_DATASETS)}, "
+        f"unknown dataset '{name}'; valid choices: shapes, moving_sprites, "
+        f"{', '.join(IDX_DATASETS)}, "
         f"tfds:NAME (a TFDS catalog name), or a folder of IDX files at data.dir or "
         f"${idx.ENV_VAR}/{name} ({cause})"
     )
@@ -109,6 +122,8 @@ def load_split(
     kwargs = _check_options(name, kind, options)
     if kind == "shapes":
         return shapes.load(split, **kwargs)
+    if kind == "moving_sprites":
+        return moving_sprites.load(split, **kwargs)
     if kind == "tfds":
         tfds_name = name[len(TFDS_PREFIX) :]
         if not tfds_name:

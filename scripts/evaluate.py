@@ -59,6 +59,14 @@ def main(argv: list[str]) -> None:
     from aejax.train.rng import named_keys
 
     workdir = pathlib.Path(_WORKDIR.value)
+    from aejax.graph.build import is_graph_config
+    from aejax.train.restore import load_config
+
+    if is_graph_config(load_config(workdir)):  # GAE/VGAE: link prediction and clustering
+        from aejax.graph.evaluate import describe, evaluate_graph
+
+        print(describe(evaluate_graph(workdir)) + f"; wrote {workdir / 'eval.json'}")
+        return
     run = load_trained(workdir, step=_STEP.value)
     cfg = run.config
     iwae_k = _setting(_IWAE_K.value, cfg.eval.iwae_k, "iwae_k", allow_zero=True)

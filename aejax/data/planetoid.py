@@ -59,8 +59,10 @@ def resolve_dir(data_dir: str | os.PathLike | None = None) -> pathlib.Path:
     if data_dir is not None:
         root = pathlib.Path(data_dir).expanduser()
         if not root.is_dir():
-            raise DataError(f"data directory '{root}' does not exist; set data.dir to the folder "
-                            "holding the ind.<name>.* Planetoid files")
+            raise DataError(
+                f"data directory '{root}' does not exist; set data.dir to the folder "
+                "holding the ind.<name>.* Planetoid files"
+            )
         if not list(root.glob("ind.*")) and (root / FOLDER).is_dir():
             return root / FOLDER
         return root
@@ -101,8 +103,10 @@ def load_planetoid(
                     f"{p} is missing, so {name} has no features for its training nodes; run "
                     "without node features (identity features) with --config.graph.features=False"
                 )
-            raise DataError(f"{p} is missing; a Planetoid folder holds ind.{name}.{{x,y,tx,ty,"
-                            "allx,ally,graph,test.index}}")
+            raise DataError(
+                f"{p} is missing; a Planetoid folder holds ind.{name}.{{x,y,tx,ty,"
+                "allx,ally,graph,test.index}}"
+            )
         return p
 
     adjacency = _adjacency(path("graph"))
@@ -111,11 +115,15 @@ def load_planetoid(
     ty = _one_hot(path("ty"), num_classes=ally.shape[1])
     num_nodes = max(max(adjacency) + 1, len(ally), int(test_index.max()) + 1)
     if len(ty) != len(test_index):
-        raise DataError(f"{path('ty')} has {len(ty)} rows but {path('test.index')} lists "
-                        f"{len(test_index)} test nodes")
+        raise DataError(
+            f"{path('ty')} has {len(ty)} rows but {path('test.index')} lists "
+            f"{len(test_index)} test nodes"
+        )
     if test_index.min() < len(ally):
-        raise DataError(f"{path('test.index')} lists node {test_index.min()}, which is a training "
-                        f"row of {path('ally')} (rows 0..{len(ally) - 1})")
+        raise DataError(
+            f"{path('test.index')} lists node {test_index.min()}, which is a training "
+            f"row of {path('ally')} (rows 0..{len(ally) - 1})"
+        )
     labels = np.full(num_nodes, -1, np.int32)
     labels[: len(ally)] = _argmax_or_missing(ally)
     labels[test_index] = _argmax_or_missing(ty)
@@ -124,11 +132,15 @@ def load_planetoid(
     if features:
         allx, tx = _csr(path("allx")), _csr(path("tx"))
         if allx.shape[0] != len(ally) or tx.shape[0] != len(test_index):
-            raise DataError(f"{path('allx')} / {path('tx')} have {allx.shape[0]} / {tx.shape[0]}"
-                            f" rows; expected {len(ally)} / {len(test_index)} (ally / test.index)")
+            raise DataError(
+                f"{path('allx')} / {path('tx')} have {allx.shape[0]} / {tx.shape[0]}"
+                f" rows; expected {len(ally)} / {len(test_index)} (ally / test.index)"
+            )
         if allx.shape[1] != tx.shape[1]:
-            raise DataError(f"{path('allx')} has {allx.shape[1]} feature columns but "
-                            f"{path('tx')} has {tx.shape[1]}")
+            raise DataError(
+                f"{path('allx')} has {allx.shape[1]} feature columns but "
+                f"{path('tx')} has {tx.shape[1]}"
+            )
         x = np.zeros((num_nodes, allx.shape[1]), np.float32)
         x[: allx.shape[0]] = allx.toarray()
         x[test_index] = tx.toarray()
@@ -147,12 +159,16 @@ def load_planetoid(
 def _adjacency(p: pathlib.Path) -> dict[int, list[int]]:
     obj = safe_pickle.load(p)
     if not isinstance(obj, dict) or not obj:
-        raise DataError(f"{p} should hold a non-empty dict node -> neighbour list, got "
-                        f"{type(obj).__name__}")
+        raise DataError(
+            f"{p} should hold a non-empty dict node -> neighbour list, got {type(obj).__name__}"
+        )
     out = {}
     for k, v in obj.items():
-        if not _is_int(k) or k < 0 or not isinstance(v, list) or not all(
-            _is_int(j) and j >= 0 for j in v
+        if (
+            not _is_int(k)
+            or k < 0
+            or not isinstance(v, list)
+            or not all(_is_int(j) and j >= 0 for j in v)
         ):
             raise DataError(f"{p}: entry {k!r} is not a node id >= 0 with a list of node ids")
         out[int(k)] = [int(j) for j in v]
@@ -185,8 +201,10 @@ def _test_index(p: pathlib.Path) -> np.ndarray:
 def _one_hot(p: pathlib.Path, num_classes: int | None = None) -> np.ndarray:
     a = safe_pickle.load(p)
     if not isinstance(a, np.ndarray) or a.ndim != 2 or a.dtype.kind not in "biuf":
-        raise DataError(f"{p} should hold a 2-D numeric label array, got "
-                        f"{type(a).__name__} {getattr(a, 'shape', '')}")
+        raise DataError(
+            f"{p} should hold a 2-D numeric label array, got "
+            f"{type(a).__name__} {getattr(a, 'shape', '')}"
+        )
     if num_classes is not None and a.shape[1] != num_classes:
         raise DataError(f"{p} has {a.shape[1]} label columns, expected {num_classes}")
     rows = a.sum(1)
@@ -209,26 +227,36 @@ def _csr(p: pathlib.Path) -> sp.csr_matrix:
     data, indices, indptr = (s.get(k) for k in ("data", "indices", "indptr"))
     if s.get("format", "csr") != "csr":
         raise DataError(f"{p}: sparse format {s.get('format')!r}, expected 'csr'")
-    if not (isinstance(shape, tuple) and len(shape) == 2 and all(_is_int(d) and d >= 0
-                                                                  for d in shape)):
+    if not (
+        isinstance(shape, tuple) and len(shape) == 2 and all(_is_int(d) and d >= 0 for d in shape)
+    ):
         raise DataError(f"{p}: csr shape {shape!r} is not a pair of non-negative integers")
-    for field, arr, kinds in (("data", data, "biuf"), ("indices", indices, "iu"),
-                              ("indptr", indptr, "iu")):
+    for field, arr, kinds in (
+        ("data", data, "biuf"),
+        ("indices", indices, "iu"),
+        ("indptr", indptr, "iu"),
+    ):
         if not isinstance(arr, np.ndarray) or arr.ndim != 1 or arr.dtype.kind not in kinds:
-            raise DataError(f"{p}: csr {field} should be a 1-D array of kind {kinds!r}, got "
-                            f"{type(arr).__name__} {getattr(arr, 'dtype', '')} "
-                            f"{getattr(arr, 'shape', '')}")
+            raise DataError(
+                f"{p}: csr {field} should be a 1-D array of kind {kinds!r}, got "
+                f"{type(arr).__name__} {getattr(arr, 'dtype', '')} "
+                f"{getattr(arr, 'shape', '')}"
+            )
     rows, cols = shape
     if len(indptr) != rows + 1:
-        raise DataError(f"{p}: csr indptr has {len(indptr)} entries, expected rows + 1 = "
-                        f"{rows + 1} for shape {shape}")
+        raise DataError(
+            f"{p}: csr indptr has {len(indptr)} entries, expected rows + 1 = "
+            f"{rows + 1} for shape {shape}"
+        )
     if indptr[0] != 0 or np.any(np.diff(indptr) < 0) or indptr[-1] != len(indices):
         raise DataError(f"{p}: csr indptr must rise from 0 to len(indices)={len(indices)}")
     if len(data) != len(indices):
         raise DataError(f"{p}: csr data has {len(data)} entries but indices has {len(indices)}")
     if len(indices) and (indices.min() < 0 or indices.max() >= cols):
-        raise DataError(f"{p}: csr column indices span [{indices.min()}, {indices.max()}], "
-                        f"outside [0, {cols}) for shape {shape}")
+        raise DataError(
+            f"{p}: csr column indices span [{indices.min()}, {indices.max()}], "
+            f"outside [0, {cols}) for shape {shape}"
+        )
     if not np.isfinite(data).all():
         raise DataError(f"{p}: csr data holds NaN or Inf")
     return sp.csr_matrix((data.astype(np.float32), indices, indptr), shape=shape)

@@ -89,8 +89,9 @@ def build_graph_experiment(config: ml_collections.ConfigDict, graph: Graph) -> G
     num_steps = int(build._positive(t.num_steps or t.num_epochs, "train.num_steps"))
     hparams = {"learning_rate": float(config.optimizer.learning_rate)}
     if name == "elbo":
-        hparams["beta"] = float(build._positive(config.objective.beta, "objective.beta",
-                                                allow_zero=True))
+        hparams["beta"] = float(
+            build._positive(config.objective.beta, "objective.beta", allow_zero=True)
+        )
     model = GraphAutoEncoder(
         hidden=int(build._positive(g.hidden, "graph.hidden")),
         latent_dim=int(build._positive(config.model.latent_dim, "model.latent_dim")),

@@ -33,9 +33,10 @@ def evaluate_graph(workdir: str | pathlib.Path) -> dict:
         params = load_run_params(workdir, exp, batch, r)
         z = np.asarray(exp.model.apply({"params": params}, batch.get("features"), batch["graph"]))
         row = {"run": r, "seed": exp.seed + r}
-        row.update({f"test_{k}": v for k, v in evaluation.auc_ap(z, split.test, split.test_neg).items()})
-        if len(split.val):
-            row.update({f"val_{k}": v for k, v in evaluation.auc_ap(z, split.val, split.val_neg).items()})
+        parts = (("test", split.test, split.test_neg), ("val", split.val, split.val_neg))
+        for part, pos, neg in parts:
+            if len(pos):
+                row.update({f"{part}_{k}": v for k, v in evaluation.auc_ap(z, pos, neg).items()})
         if exp.cluster:
             row.update(evaluation.node_clustering(z, graph.labels, graph.num_classes, exp.seed + r))
         runs.append(row)
@@ -53,7 +54,8 @@ def evaluate_graph(workdir: str | pathlib.Path) -> dict:
         "num_runs": exp.num_runs,
         "step": exp.num_steps,
         "summary": summary,
-        "published_test_auc_ap": list(published) if published and graph.features is not None
+        "published_test_auc_ap": list(published)
+        if published and graph.features is not None
         else None,
         "runs": runs,
     }
@@ -70,8 +72,11 @@ def describe(result: dict) -> str:
 
     pub = result["published_test_auc_ap"]
     published = f" (published {pub[0]} / {pub[1]})" if pub else ""
-    clusters = (f"; clustering ACC {pct('cluster_acc')}, NMI {pct('cluster_nmi')}"
-                if "cluster_acc" in s else "")
+    clusters = (
+        f"; clustering ACC {pct('cluster_acc')}, NMI {pct('cluster_nmi')}"
+        if "cluster_acc" in s
+        else ""
+    )
     return (
         f"{result['method']} {result['dataset']}, {result['num_runs']} runs: test AUC "
         f"{pct('test_auc')}, AP {pct('test_ap')}{published}{clusters}"

@@ -23,7 +23,6 @@ import functools
 from collections.abc import Callable
 
 import jax
-import jax.numpy as jnp
 
 from aejax.graph.model import dense_logits, edge_logits
 from aejax.types import Array, Batch, HParams, LossTerms, PRNGKey
@@ -36,22 +35,19 @@ def reconstruction_per_node(
     n = z.shape[0]
     src, dst = batch["label_src"], batch["label_dst"]
     pos_weight, norm = batch["pos_weight"], batch["norm"]
-    if not negatives:
-        logits = dense_logits(z)
-        target = jnp.zeros((n, n), z.dtype).at[src, dst].set(1.0)
-        per_pair = pos_weight * target * jax.nn.softplus(-logits) + (1.0 - target) * (
-            jax.nn.softplus(logits)
-        )
-        return norm * per_pair.mean(axis=1)
+    # Sum over all pairs of -log(1 - s(l)) = softplus(l), then swap the target ones' term for
+    # their weighted -log s(l) = softplus(-l): no N x N target matrix is ever built.
     pos = edge_logits(z, src, dst)
-    # Target ones: weighted -log s(l), minus their -log(1 - s(l)) counted in the all-pairs term.
     rows = jax.ops.segment_sum(
         pos_weight * jax.nn.softplus(-pos) - jax.nn.softplus(pos), src, num_segments=n
     )
-    num_draws = negatives * src.shape[0]
-    pairs = jax.random.randint(key, (2, num_draws), 0, n)
-    neg = jax.nn.softplus(edge_logits(z, pairs[0], pairs[1]))
-    rows = rows + (n * n / num_draws) * jax.ops.segment_sum(neg, pairs[0], num_segments=n)
+    if not negatives:
+        rows = rows + jax.nn.softplus(dense_logits(z)).sum(axis=1)
+    else:
+        num_draws = negatives * src.shape[0]
+        pairs = jax.random.randint(key, (2, num_draws), 0, n)
+        neg = jax.nn.softplus(edge_logits(z, pairs[0], pairs[1]))
+        rows = rows + (n * n / num_draws) * jax.ops.segment_sum(neg, pairs[0], num_segments=n)
     return norm * rows / n
 
 
@@ -69,7 +65,13 @@ def _terms(model, batch, key, hparams, *, train, negatives, with_kl):
 
 
 def negative_elbo(
-    model, batch: Batch, key: PRNGKey, hparams: HParams, *, step: Array, train: bool,
+    model,
+    batch: Batch,
+    key: PRNGKey,
+    hparams: HParams,
+    *,
+    step: Array,
+    train: bool,
     negatives: int = 0,
 ) -> LossTerms:
     """VGAE: weighted reconstruction of a sampled Z plus ``beta * KL / N`` per node.
@@ -82,7 +84,13 @@ def negative_elbo(
 
 
 def reconstruction(
-    model, batch: Batch, key: PRNGKey, hparams: HParams, *, step: Array, train: bool,
+    model,
+    batch: Batch,
+    key: PRNGKey,
+    hparams: HParams,
+    *,
+    step: Array,
+    train: bool,
     negatives: int = 0,
 ) -> LossTerms:
     """GAE: weighted reconstruction of the deterministic codes, ``[N]``."""

@@ -54,7 +54,10 @@ def split_edges(
     neg = sample_non_edges(edges, num_nodes, num_test + num_val, neg_key)
     as32 = lambda a: a.astype(np.int32).reshape(-1, 2)  # noqa: E731
     return EdgeSplit(
-        train=as32(train), val=as32(val), val_neg=as32(neg[num_test:]), test=as32(test),
+        train=as32(train),
+        val=as32(val),
+        val_neg=as32(neg[num_test:]),
+        test=as32(test),
         test_neg=as32(neg[:num_test]),
     )
 

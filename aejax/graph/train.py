@@ -38,8 +38,11 @@ def run_split(exp: GraphExperiment, graph: Graph, run: int) -> EdgeSplit:
     """The edge split of run ``run`` (a function of ``seed + run`` only)."""
     key = subkey(named_keys(exp.seed + run)["data"], "edge_split")
     return split_edges(
-        graph.edges, graph.num_nodes, key,
-        val_fraction=exp.val_fraction, test_fraction=exp.test_fraction,
+        graph.edges,
+        graph.num_nodes,
+        key,
+        val_fraction=exp.val_fraction,
+        test_fraction=exp.test_fraction,
     )
 
 
@@ -81,7 +84,9 @@ def train_graph(config: ml_collections.ConfigDict, workdir: str | pathlib.Path) 
         "params_sha256": [r["params_sha256"] for r in runs],
         "wall_time_s": wall,
         # full-batch: every step reconstructs all N nodes' rows
-        "examples_per_s": exp.num_steps * graph.num_nodes * sum(not r["reused"] for r in runs)
+        "examples_per_s": exp.num_steps
+        * graph.num_nodes
+        * sum(not r["reused"] for r in runs)
         / max(wall, 1e-9),
         "train_compilations": step_fn._cache_size(),
     }
@@ -99,7 +104,9 @@ def _train_run(exp, graph, r, workdir, step_fn, hparams, writer) -> dict:
     batch = device_inputs(run_split(exp, graph, r), graph)
     params = init_params(exp, batch, r)
     state = TrainState(
-        step=jnp.zeros((), jnp.int32), params=params, model_state={},
+        step=jnp.zeros((), jnp.int32),
+        params=params,
+        model_state={},
         opt_state=exp.tx.init(params),
     )
     train_key = named_keys(exp.seed + r)["train"]
@@ -120,8 +127,12 @@ def _train_run(exp, graph, r, workdir, step_fn, hparams, writer) -> dict:
     run_dir.mkdir(parents=True, exist_ok=True)
     params = jax.device_get(state.params)
     (run_dir / "params.msgpack").write_bytes(serialization.to_bytes(params))
-    done = {"run": r, "seed": exp.seed + r, "step": exp.num_steps,
-            "params_sha256": params_sha256(params)}
+    done = {
+        "run": r,
+        "seed": exp.seed + r,
+        "step": exp.num_steps,
+        "params_sha256": params_sha256(params),
+    }
     record.write_text(json.dumps(done) + "\n")
     return {**done, "reused": False}
 
@@ -130,8 +141,10 @@ def load_run_params(workdir: pathlib.Path, exp: GraphExperiment, batch: dict, ru
     """The final parameters of run ``run`` (checked against a fresh init's structure)."""
     path = pathlib.Path(workdir) / "runs" / str(run) / "params.msgpack"
     if not path.exists():
-        raise CheckpointError(f"{path} is missing; train first (scripts/train.py --workdir "
-                              f"{workdir}) or lower graph.num_runs")
+        raise CheckpointError(
+            f"{path} is missing; train first (scripts/train.py --workdir "
+            f"{workdir}) or lower graph.num_runs"
+        )
     template = init_params(exp, batch, run)
     try:
         return serialization.from_bytes(template, path.read_bytes())

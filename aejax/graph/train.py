@@ -21,6 +21,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 from flax import serialization
+from jax.experimental import sparse
 
 from aejax import build
 from aejax.data.planetoid import Graph
@@ -47,9 +48,13 @@ def run_split(exp: GraphExperiment, graph: Graph, run: int) -> EdgeSplit:
 
 
 def device_inputs(split: EdgeSplit, graph: Graph) -> dict:
-    return jax.tree_util.tree_map(
-        jnp.asarray, training_inputs(split, graph.num_nodes, graph.features)
-    )
+    """:func:`training_inputs` on the device, features as a sparse ``BCOO`` matrix."""
+    batch = training_inputs(split, graph.num_nodes, graph.features)
+    features = batch.pop("features", None)
+    batch = jax.tree_util.tree_map(jnp.asarray, batch)
+    if features is not None:
+        batch["features"] = sparse.BCOO.fromdense(jnp.asarray(features))
+    return batch
 
 
 def init_params(exp: GraphExperiment, batch: dict, run: int) -> dict:

@@ -55,8 +55,10 @@ def propagate(h: Array, graph: GraphOperator) -> Array:
 class GCNLayer(nn.Module):
     """``activation(A_hat @ X @ W)``, no bias (as in Kipf & Welling's reference model).
 
-    ``X`` is ``[N, F_in]``, or ``None`` for featureless graphs, where ``X = I`` and ``X @ W`` is
-    ``W`` itself (``[num_nodes, features]``), so an N x N identity is never built.
+    ``X`` is ``[N, F_in]``, dense or a ``jax.experimental.sparse.BCOO`` (bag-of-words features
+    are about 1% non-zero, so ``X @ W`` then costs the non-zeros only), or ``None`` for
+    featureless graphs, where ``X = I`` and ``X @ W`` is ``W`` itself (``[num_nodes, features]``),
+    so an N x N identity is never built.
 
     Attributes:
       features: output width.
@@ -69,10 +71,10 @@ class GCNLayer(nn.Module):
     num_nodes: int = 0
 
     @nn.compact
-    def __call__(self, x: Array | None, graph: GraphOperator) -> Array:
-        init = nn.initializers.glorot_uniform()
-        if x is None:
-            h = self.param("kernel", init, (self.num_nodes, self.features), jnp.float32)
-        else:
-            h = nn.Dense(self.features, use_bias=False, kernel_init=init, name="dense")(x)
+    def __call__(self, x, graph: GraphOperator) -> Array:
+        rows = self.num_nodes if x is None else x.shape[-1]
+        kernel = self.param(
+            "kernel", nn.initializers.glorot_uniform(), (rows, self.features), jnp.float32
+        )
+        h = kernel if x is None else x @ kernel
         return self.activation(propagate(h, graph))

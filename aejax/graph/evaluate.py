@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import pathlib
 
+import jax
 import numpy as np
 
 from aejax.graph import evaluation
@@ -26,12 +27,13 @@ def evaluate_graph(workdir: str | pathlib.Path) -> dict:
     config = load_config(workdir)
     graph = load_graph(config)
     exp = build_graph_experiment(config, graph)
+    init_fn, apply_fn = jax.jit(exp.model.init), jax.jit(exp.model.apply)
     runs = []
     for r in range(exp.num_runs):
         split = run_split(exp, graph, r)
         batch = device_inputs(split, graph)
-        params = load_run_params(workdir, exp, batch, r)
-        z = np.asarray(exp.model.apply({"params": params}, batch.get("features"), batch["graph"]))
+        params = load_run_params(workdir, exp, batch, r, init_fn)
+        z = np.asarray(apply_fn({"params": params}, batch.get("features"), batch["graph"]))
         row = {"run": r, "seed": exp.seed + r}
         parts = (("test", split.test, split.test_neg), ("val", split.val, split.val_neg))
         for part, pos, neg in parts:

@@ -53,13 +53,20 @@ def device_inputs(split: EdgeSplit, graph: Graph) -> dict:
     features = batch.pop("features", None)
     batch = jax.tree_util.tree_map(jnp.asarray, batch)
     if features is not None:
-        batch["features"] = sparse.BCOO.fromdense(jnp.asarray(features))
+        rows, cols = np.nonzero(features)  # built on the host: no per-shape compilation
+        indices = jnp.asarray(np.stack([rows, cols], 1).astype(np.int32))
+        batch["features"] = sparse.BCOO(
+            (jnp.asarray(features[rows, cols]), indices), shape=features.shape
+        )
     return batch
 
 
-def init_params(exp: GraphExperiment, batch: dict, run: int) -> dict:
+def init_params(exp: GraphExperiment, batch: dict, run: int, init_fn=None) -> dict:
+    """Fresh parameters of run ``run``; ``init_fn`` is ``jax.jit(exp.model.init)`` when the
+    caller keeps one (one compilation for all runs)."""
     key = named_keys(exp.seed + run)["init"]
-    return exp.model.init(key, batch.get("features"), batch["graph"])["params"]
+    init_fn = init_fn or jax.jit(exp.model.init)
+    return init_fn(key, batch.get("features"), batch["graph"])["params"]
 
 
 def train_graph(config: ml_collections.ConfigDict, workdir: str | pathlib.Path) -> dict:
@@ -72,12 +79,13 @@ def train_graph(config: ml_collections.ConfigDict, workdir: str | pathlib.Path) 
     exp = build_graph_experiment(config, graph)
     hparams = build.hparams_as_arrays(exp.hparams)
     step_fn = jax.jit(make_train_step(exp.model, exp.objective, exp.tx))
+    init_fn = jax.jit(exp.model.init)
     writer = MetricWriter(workdir)
     start = time.perf_counter()
     runs = []
     try:
         for r in range(exp.num_runs):
-            runs.append(_train_run(exp, graph, r, workdir, step_fn, hparams, writer))
+            runs.append(_train_run(exp, graph, r, workdir, step_fn, init_fn, hparams, writer))
     finally:
         writer.close()
     wall = time.perf_counter() - start
@@ -99,7 +107,7 @@ def train_graph(config: ml_collections.ConfigDict, workdir: str | pathlib.Path) 
     return summary
 
 
-def _train_run(exp, graph, r, workdir, step_fn, hparams, writer) -> dict:
+def _train_run(exp, graph, r, workdir, step_fn, init_fn, hparams, writer) -> dict:
     run_dir = workdir / "runs" / str(r)
     record = run_dir / "run.json"
     if record.exists():
@@ -107,7 +115,7 @@ def _train_run(exp, graph, r, workdir, step_fn, hparams, writer) -> dict:
         if done.get("step") == exp.num_steps:
             return {**done, "reused": True}
     batch = device_inputs(run_split(exp, graph, r), graph)
-    params = init_params(exp, batch, r)
+    params = init_params(exp, batch, r, init_fn)
     state = TrainState(
         step=jnp.zeros((), jnp.int32),
         params=params,
@@ -142,7 +150,9 @@ def _train_run(exp, graph, r, workdir, step_fn, hparams, writer) -> dict:
     return {**done, "reused": False}
 
 
-def load_run_params(workdir: pathlib.Path, exp: GraphExperiment, batch: dict, run: int) -> dict:
+def load_run_params(
+    workdir: pathlib.Path, exp: GraphExperiment, batch: dict, run: int, init_fn=None
+) -> dict:
     """The final parameters of run ``run`` (checked against a fresh init's structure)."""
     path = pathlib.Path(workdir) / "runs" / str(run) / "params.msgpack"
     if not path.exists():
@@ -150,7 +160,7 @@ def load_run_params(workdir: pathlib.Path, exp: GraphExperiment, batch: dict, ru
             f"{path} is missing; train first (scripts/train.py --workdir "
             f"{workdir}) or lower graph.num_runs"
         )
-    template = init_params(exp, batch, run)
+    template = init_params(exp, batch, run, init_fn)
     try:
         return serialization.from_bytes(template, path.read_bytes())
     except (ValueError, KeyError, TypeError) as e:

@@ -14,6 +14,7 @@ from typing import NamedTuple
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from aejax.types import Array
 
@@ -34,16 +35,19 @@ class GraphOperator(NamedTuple):
     weights: Array
 
 
-def normalized_adjacency(edges: Array, num_nodes: int) -> GraphOperator:
-    """``A_hat`` for undirected ``edges`` ``int [E, 2]`` (each edge once, no self-loops)."""
-    edges = jnp.asarray(edges, jnp.int32).reshape(-1, 2)
-    loops = jnp.arange(num_nodes, dtype=jnp.int32)
-    senders = jnp.concatenate([edges[:, 0], edges[:, 1], loops])
-    receivers = jnp.concatenate([edges[:, 1], edges[:, 0], loops])
-    ones = jnp.ones(senders.shape, jnp.float32)
-    degree = jax.ops.segment_sum(ones, receivers, num_segments=num_nodes)
-    inv_sqrt = jax.lax.rsqrt(degree)  # degree >= 1 thanks to the self-loop
-    return GraphOperator(senders, receivers, inv_sqrt[senders] * inv_sqrt[receivers])
+def normalized_adjacency(edges: np.ndarray, num_nodes: int) -> GraphOperator:
+    """``A_hat`` for undirected ``edges`` ``int [E, 2]`` (each edge once, no self-loops).
+
+    Computed on the host with numpy, once per graph (eager JAX here would compile every op).
+    """
+    edges = np.asarray(edges, np.int32).reshape(-1, 2)
+    loops = np.arange(num_nodes, dtype=np.int32)
+    senders = np.concatenate([edges[:, 0], edges[:, 1], loops])
+    receivers = np.concatenate([edges[:, 1], edges[:, 0], loops])
+    degree = np.bincount(receivers, minlength=num_nodes).astype(np.float64)
+    inv_sqrt = 1.0 / np.sqrt(degree)  # degree >= 1 thanks to the self-loop
+    weights = (inv_sqrt[senders] * inv_sqrt[receivers]).astype(np.float32)
+    return GraphOperator(senders, receivers, weights)
 
 
 def propagate(h: Array, graph: GraphOperator) -> Array:

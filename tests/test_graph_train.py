@@ -130,3 +130,15 @@ def test_bad_graph_config_is_one_line(toy_dir, tmp_path):
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "objective.name='elbo'" in proc.stderr
+
+
+def test_pubmed_sized_graphs_need_sampled_negatives(toy_dir):
+    from aejax.data.planetoid import Graph
+    from aejax.errors import ConfigError
+    from aejax.graph.build import build_graph_experiment
+
+    big = Graph("pubmed", 19717, np.array([[0, 1]], np.int32), None, np.zeros(19717, np.int32), 3)
+    with pytest.raises(ConfigError, match="graph.negatives=1"):
+        build_graph_experiment(_config(toy_dir, **{"graph.features": False}), big)
+    exp = build_graph_experiment(_config(toy_dir, **{"graph.negatives": 1}), big)
+    assert exp.model.num_nodes == 19717

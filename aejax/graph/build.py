@@ -25,6 +25,8 @@ PREFIX = "planetoid:"
 OBJECTIVES = {"elbo": objectives.negative_elbo, "reconstruction": objectives.reconstruction}
 # The objective each posterior needs (a Delta posterior has no KL).
 POSTERIOR_OBJECTIVE = {"gaussian": "elbo", "delta": "reconstruction"}
+# Above this many nodes the dense N x N objective is refused (PubMed: 19,717 nodes, 1.4 GiB).
+MAX_DENSE_NODES = 10_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,6 +75,12 @@ def build_graph_experiment(config: ml_collections.ConfigDict, graph: Graph) -> G
             "VGAE: gaussian + elbo)"
         )
     negatives = int(build._positive(g.negatives, "graph.negatives", allow_zero=True))
+    if not negatives and graph.num_nodes > MAX_DENSE_NODES:
+        raise ConfigError(
+            f"graph.negatives=0 scores all {graph.num_nodes}^2 node pairs every step (N x N "
+            f"logits, over {graph.num_nodes**2 * 4 / 2**30:.1f} GiB); set graph.negatives=1 "
+            "(or more) for an unbiased sampled estimate of the same loss"
+        )
     for key in ("val_fraction", "test_fraction"):
         build._positive(g[key], f"graph.{key}", allow_zero=True)
     if g.val_fraction + g.test_fraction >= 1:

@@ -160,6 +160,18 @@ def base_config() -> ml_collections.ConfigDict:
     c.eval.iwae_k = 5000
     c.eval.batch_size = 500  # test examples per evaluation batch
     c.eval.max_samples_per_call = 100_000  # bounds memory: examples x importance samples per call
+    # Graph autoencoders (GAE/VGAE, aejax.graph): used when data.name is "planetoid:NAME".
+    c.graph = ml_collections.ConfigDict(
+        dict(
+            features=True,  # False: featureless (identity features), e.g. PubMed offline
+            hidden=32,  # first GCN layer width; model.latent_dim is the code width
+            num_runs=10,  # seeds seed, seed+1, ...: each with its own edge split and init
+            val_fraction=0.05,  # held-out edges (and as many non-edges) per split
+            test_fraction=0.10,
+            negatives=0,  # 0: dense N^2 reconstruction (reference); k: k sampled pairs per edge
+            cluster=True,  # evaluate.py: K-means node clustering of the embeddings
+        )
+    )
     return c
 
 

@@ -77,6 +77,14 @@ def main(argv: list[str]) -> None:
 
     parts = suite.parse_suite(_SUITE.value)
     workdir = pathlib.Path(_WORKDIR.value)
+    from aejax.graph.build import is_graph_config
+    from aejax.train.restore import load_config
+
+    if is_graph_config(load_config(workdir)):  # GAE/VGAE: link prediction and clustering
+        from aejax.graph.evaluate import describe, evaluate_graph
+
+        print(describe(evaluate_graph(workdir)) + f"; wrote {workdir / 'eval.json'}")
+        return
     run = load_trained(workdir, step=_STEP.value)
     cfg = run.config
     settings = suite.Settings(

@@ -22,7 +22,12 @@ flags.mark_flags_as_required(["config", "workdir"])
 
 def main(argv: list[str]) -> None:
     del argv
-    from aejax.train.loop import train
+    from aejax.graph.build import is_graph_config
+
+    if is_graph_config(_CONFIG.value):  # GAE/VGAE: full-batch graph trainer
+        from aejax.graph.train import train_graph as train
+    else:
+        from aejax.train.loop import train
 
     summary = train(_CONFIG.value, _WORKDIR.value)
     if summary.get("preempted"):

@@ -1,0 +1,85 @@
+"""``evaluate_graph(workdir)``: link prediction and clustering for every run of a graph workdir.
+
+Writes ``WORKDIR/eval.json``: per run the test (and validation) AUC/AP and the clustering
+ACC/NMI of the posterior means, and their mean and standard deviation over runs (population
+std, ``ddof=0``), beside Kipf & Welling's published numbers when the setting has one.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+import jax
+import numpy as np
+
+from aejax.graph import evaluation
+from aejax.graph.build import build_graph_experiment, load_graph
+from aejax.graph.train import device_inputs, load_run_params, run_split
+from aejax.train.restore import load_config
+
+METRICS = ("test_auc", "test_ap", "val_auc", "val_ap", "cluster_acc", "cluster_nmi")
+
+
+def evaluate_graph(workdir: str | pathlib.Path) -> dict:
+    """Scores every run in ``workdir``; returns (and writes to ``eval.json``) the results."""
+    workdir = pathlib.Path(workdir)
+    config = load_config(workdir)
+    graph = load_graph(config)
+    exp = build_graph_experiment(config, graph)
+    init_fn, apply_fn = jax.jit(exp.model.init), jax.jit(exp.model.apply)
+    runs = []
+    for r in range(exp.num_runs):
+        split = run_split(exp, graph, r)
+        batch = device_inputs(split, graph)
+        params = load_run_params(workdir, exp, batch, r, init_fn)
+        z = np.asarray(apply_fn({"params": params}, batch.get("features"), batch["graph"]))
+        row = {"run": r, "seed": exp.seed + r}
+        parts = (("test", split.test, split.test_neg), ("val", split.val, split.val_neg))
+        for part, pos, neg in parts:
+            if len(pos):
+                row.update({f"{part}_{k}": v for k, v in evaluation.auc_ap(z, pos, neg).items()})
+        if exp.cluster:
+            row.update(evaluation.node_clustering(z, graph.labels, graph.num_classes, exp.seed + r))
+        runs.append(row)
+    method = "vgae" if exp.model.variational else "gae"
+    summary = {}
+    for name in METRICS:
+        values = [row[name] for row in runs if name in row]
+        if values:
+            summary[name] = {"mean": float(np.mean(values)), "std": float(np.std(values))}
+    published = evaluation.PUBLISHED.get((method, graph.name))
+    result = {
+        "method": method,
+        "dataset": graph.name,
+        "features": graph.features is not None,
+        "num_runs": exp.num_runs,
+        "step": exp.num_steps,
+        "summary": summary,
+        "published_test_auc_ap": list(published)
+        if published and graph.features is not None
+        else None,
+        "runs": runs,
+    }
+    (workdir / "eval.json").write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+def describe(result: dict) -> str:
+    """One line: test AUC/AP (percent, mean +- std) beside the published figures, clustering."""
+    s = result["summary"]
+
+    def pct(name: str) -> str:
+        return f"{100 * s[name]['mean']:.1f} +- {100 * s[name]['std']:.1f}" if name in s else "n/a"
+
+    pub = result["published_test_auc_ap"]
+    published = f" (published {pub[0]} / {pub[1]})" if pub else ""
+    clusters = (
+        f"; clustering ACC {pct('cluster_acc')}, NMI {pct('cluster_nmi')}"
+        if "cluster_acc" in s
+        else ""
+    )
+    return (
+        f"{result['method']} {result['dataset']}, {result['num_runs']} runs: test AUC "
+        f"{pct('test_auc')}, AP {pct('test_ap')}{published}{clusters}"
+    )

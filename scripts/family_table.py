@@ -19,13 +19,14 @@ import time
 
 import jax
 from absl import app, flags
-from experiments.family import PUBLISHED, ROWS
 
 from aejax.cli import run_main
+from experiments.family import PUBLISHED, ROWS
 
 _OUT = flags.DEFINE_string("out", "RESULTS.md", "Markdown file to write.")
 _RUNS = flags.DEFINE_string("runs", "runs/family", "Parent directory of the rows' workdirs.")
-_EPOCHS = flags.DEFINE_float("epochs", 10, "Training epochs for every row.")
+_EPOCHS = flags.DEFINE_integer("epochs", 10, "Training epochs for every row.")
+_STEPS = flags.DEFINE_integer("steps", 0, "Training steps for every row instead (smoke runs).")
 _IWAE_K = flags.DEFINE_integer("iwae_k", 5000, "Importance samples for the test NLL.")
 _NUM_TEST = flags.DEFINE_integer("num_test", 10000, "Test images evaluated (first N).")
 _ROWS = flags.DEFINE_list("rows", None, "Only these rows (default: all).")
@@ -41,14 +42,19 @@ def _config(row: dict):
         for p in parents:
             target = target[p]
         target[leaf] = value
-    config.train.num_steps = 0
-    config.train.num_epochs = _EPOCHS.value
+    config.train.num_steps = _STEPS.value
+    config.train.num_epochs = 0 if _STEPS.value else _EPOCHS.value
     config.train.progress = _PROGRESS.value
     return config
 
 
 def _settings() -> dict:
-    return {"epochs": _EPOCHS.value, "iwae_k": _IWAE_K.value, "num_test": _NUM_TEST.value}
+    return {
+        "epochs": _EPOCHS.value,
+        "steps": _STEPS.value,
+        "iwae_k": _IWAE_K.value,
+        "num_test": _NUM_TEST.value,
+    }
 
 
 def run_row(name: str, row: dict, runs: pathlib.Path) -> dict:

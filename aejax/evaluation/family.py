@@ -125,12 +125,14 @@ def render_table(rows: dict, results: dict, published: list, *, command: str) ->
     published numbers."""
     any_result = next(iter(results.values()), {})
     settings = any_result.get("settings", {})
+    steps = settings.get("steps")
+    budget = f"{steps} steps" if steps else f"{settings.get('epochs', '?')} epochs"
     lines = [
         "# Model family on MNIST: results at one budget",
         "",
         f"Produced by `{command}`.",
         "",
-        f"Budget: {settings.get('epochs', '?')} epochs per row (batch size and optimizer as in "
+        f"Budget: {budget} per row (batch size and optimizer as in "
         f"each row's config), evaluated on the first {settings.get('num_test', '?')} test images; "
         f"test NLL is the IWAE bound with K={settings.get('iwae_k', '?')} importance samples. "
         f"Device: {any_result.get('device', '?')}. Nats per example; dynamic binarisation "

@@ -61,7 +61,7 @@ POSTERIORS = ("gaussian", "delta")
 LIKELIHOODS = ("bernoulli", "gaussian", "continuous_bernoulli", "logistic", "logistic_mixture")
 PRIORS = ("standard_normal", "mixture", "vamp", "flow")
 GAUSSIAN_SIGMAS = ("fixed", "shared", "per_pixel")
-NETWORKS = ("mlp", "conv")
+NETWORKS = ("mlp", "conv", "wavenet")
 SEQUENCE_NETWORK = "convlstm"  # for sequences [T, H, W, C]; both encoder and decoder
 UPSAMPLES = ("resize", "transpose")
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
@@ -197,24 +197,34 @@ def _network(c: ml_collections.ConfigDict, key: str, role: str, out):
         raise ConfigError(
             f"{key}: layer widths must be > 0, got hidden={hidden} channels={channels}"
         )
-    if kind == "conv" and not channels:
-        raise ConfigError(f"{key}.channels must list at least one conv layer for kind='conv'")
-    if role == "encoder":
-        if kind == "mlp":
-            return nn.MLPEncoder(hidden=hidden, out_features=out, activation=c.activation)
-        return nn.ConvEncoder(
-            channels=channels, dense=int(c.dense), out_features=out, activation=c.activation
-        )
+    if kind != "mlp" and not channels:
+        raise ConfigError(f"{key}.channels must list at least one conv layer for kind={kind!r}")
+    norm = _choice(c.norm, nn.layers.NORMS, f"{key}.norm")
+    rate = c.dropout
+    if not isinstance(rate, (int, float)) or not 0 <= rate < 1:
+        raise ConfigError(f"{key}.dropout must be a rate in [0, 1), got {rate!r}")
+    common = dict(activation=c.activation, norm=norm, dropout=float(rate))
     if kind == "mlp":
-        return nn.MLPDecoder(hidden=hidden, out_shape=out, activation=c.activation)
-    upsample = _choice(c.upsample, UPSAMPLES, f"{key}.upsample")
-    return nn.ConvDecoder(
+        if role == "encoder":
+            return nn.MLPEncoder(hidden=hidden, out_features=out, **common)
+        return nn.MLPDecoder(hidden=hidden, out_shape=out, **common)
+    common.update(
+        conv=_choice(c.conv, nn.layers.CONV_TYPES, f"{key}.conv"),
+        blocks=int(_positive(c.blocks, f"{key}.blocks", allow_zero=True)),
         channels=channels,
-        dense=int(c.dense),
-        out_shape=out,
-        activation=c.activation,
-        upsample=upsample,
+        dense=int(_positive(c.dense, f"{key}.dense", allow_zero=True)),
     )
+    if kind == "conv":
+        common.update(
+            dilation=int(_positive(c.dilation, f"{key}.dilation")),
+            block=_choice(c.block, nn.layers.BLOCKS, f"{key}.block"),
+        )
+    if role == "encoder":
+        cls = nn.ConvEncoder if kind == "conv" else nn.WaveNetEncoder
+        return cls(out_features=out, **common)
+    upsample = _choice(c.upsample, UPSAMPLES, f"{key}.upsample")
+    cls = nn.ConvDecoder if kind == "conv" else nn.WaveNetDecoder
+    return cls(out_shape=out, upsample=upsample, **common)
 
 
 def _sequence_networks(m: ml_collections.ConfigDict, shape: tuple[int, ...], features, head):

@@ -9,6 +9,11 @@ from __future__ import annotations
 import ml_collections
 from ml_collections import config_dict
 
+# Options every encoder and decoder takes (see aejax/nn/layers.py).
+_NETWORK_OPTIONS = dict(
+    conv="standard", dilation=2, blocks=0, block="residual", norm="none", dropout=0.0
+)
+
 
 def base_config() -> ml_collections.ConfigDict:
     c = ml_collections.ConfigDict()
@@ -42,6 +47,9 @@ def base_config() -> ml_collections.ConfigDict:
             seed=0,
         )
     )
+    c.data.audio = ml_collections.ConfigDict(  # generated tones, chirps, noise bursts
+        dict(num_train=2000, num_test=500, length=1024, sample_rate=8000, seed=0)
+    )
     c.data.idx = ml_collections.ConfigDict(dict(verify=True))  # sha256 check of known files
     c.data.tfds = ml_collections.ConfigDict(
         dict(image_key="image", label_key="label", max_examples=0)  # 0 = all
@@ -73,8 +81,20 @@ def base_config() -> ml_collections.ConfigDict:
     c.model.convlstm = ml_collections.ConfigDict(
         dict(features=32, kernel_size=5, context_frames=10, peephole=True)
     )
+    # Networks: kind "mlp" (hidden), "conv" (channels, dense) or "wavenet" (1-D dilated causal
+    # convs over the H*W raster sequence; channels, dense, blocks). Every kind takes norm
+    # ("none" | "batch" | "layer" | "group") and dropout (rate of each hidden layer); conv and
+    # wavenet take conv ("standard" | "separable" | "dilated", dilation) and blocks per stage
+    # (block: "residual" | "van", VAN's large-kernel attention; wavenet: gated causal blocks).
     c.model.encoder = ml_collections.ConfigDict(
-        dict(kind="mlp", hidden=(500,), channels=(32, 32, 64, 64), dense=256, activation="relu")
+        dict(
+            kind="mlp",
+            hidden=(500,),
+            channels=(32, 32, 64, 64),
+            dense=256,
+            activation="relu",
+            **_NETWORK_OPTIONS,
+        )
     )
     c.model.decoder = ml_collections.ConfigDict(
         dict(
@@ -84,6 +104,7 @@ def base_config() -> ml_collections.ConfigDict:
             dense=256,
             activation="relu",
             upsample="resize",  # conv decoders: "resize" (nearest + 3x3 conv) | "transpose"
+            **_NETWORK_OPTIONS,
         )
     )
 

@@ -3,6 +3,7 @@
 Names:
   ``"shapes"``: the generated dSprites-style sprites (:mod:`aejax.data.shapes`);
   ``"moving_sprites"``: generated sequences of bouncing sprites (:mod:`aejax.data.moving_sprites`);
+  ``"audio"``: generated clips of tones, chirps and noise bursts (:mod:`aejax.data.audio`);
   ``"tfds:NAME"``: a prepared TFDS catalog dataset (:mod:`aejax.data.tfds_source`);
   anything else: a folder of MNIST-format IDX files (:mod:`aejax.data.idx`), e.g. ``"mnist"``,
   ``"fashion_mnist"``, ``"kmnist"``, found in ``data_dir`` or ``$AEJAX_DATA_DIR/<name>``.
@@ -13,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from aejax.data import idx, moving_sprites, shapes, tfds_source
+from aejax.data import audio, idx, moving_sprites, shapes, tfds_source
 from aejax.data.base import ArrayDataset
 from aejax.errors import DataError
 
@@ -33,6 +34,7 @@ OPTIONS: dict[str, tuple[str, ...]] = {
         "frames",
         "seed",
     ),
+    "audio": ("num_train", "num_test", "length", "sample_rate", "seed"),
     "tfds": ("image_key", "label_key", "max_examples"),
     "idx": ("verify", "expected_sha256"),
 }
@@ -56,14 +58,17 @@ def describe_sources() -> str:
             f"tfds:NAME: a TFDS catalog dataset prepared as array-record in data.dir or "
             f"$TFDS_DATA_DIR (`tfds build NAME --file_format=array_record`); "
             f"options: {opts('tfds')}",
+            f"audio: generated clips (tone, chirp, noise burst) as [T, 1, 1] in [0, 1]; "
+            f"options: {opts('audio')}",
             f"splits: {', '.join(SPLITS)}",
         ]
     )
 
 
 def source_kind(name: str) -> str:
-    """``"shapes"``, ``"moving_sprites"``, ``"tfds"`` or ``"idx"``: which source serves ``name``."""
-    if name in ("shapes", "moving_sprites"):
+    """``"shapes"``, ``"moving_sprites"``, ``"audio"``, ``"tfds"`` or ``"idx"``: which source
+    serves dataset ``name``."""
+    if name in ("shapes", "moving_sprites", "audio"):
         return name
     if name.startswith(TFDS_PREFIX):
         return "tfds"
@@ -86,7 +91,7 @@ def _check_options(name: str, kind: str, options: Mapping[str, Any] | None) -> d
 
 def _unknown_dataset(name: str, cause: DataError) -> DataError:
     return DataError(
-        f"unknown dataset '{name}'; valid choices: shapes, moving_sprites, "
+        f"unknown dataset '{name}'; valid choices: shapes, moving_sprites, audio, "
         f"{', '.join(IDX_DATASETS)}, "
         f"tfds:NAME (a TFDS catalog name), or a folder of IDX files at data.dir or "
         f"${idx.ENV_VAR}/{name} ({cause})"
@@ -124,6 +129,8 @@ def load_split(
         return shapes.load(split, **kwargs)
     if kind == "moving_sprites":
         return moving_sprites.load(split, **kwargs)
+    if kind == "audio":
+        return audio.load(split, **kwargs)
     if kind == "tfds":
         tfds_name = name[len(TFDS_PREFIX) :]
         if not tfds_name:

@@ -1,5 +1,9 @@
 """Convolutional encoder (strided convs) and decoder (upsampling convs), dSprites-style.
 
+Every conv is of the type ``conv`` names (:data:`aejax.nn.layers.CONV_TYPES`: standard,
+depthwise-separable or dilated). Each resolution may add ``blocks`` residual or VAN attention
+blocks, and every hidden layer may be followed by a normalisation and dropout.
+
 The decoder upsamples by nearest-neighbour resize followed by a 3x3 conv by default: on XLA:CPU
 (jaxlib 0.10.2) the gradient of a stride-2 transposed conv runs about 10x slower than resize+conv
 of the same output size, and resize+conv also avoids checkerboard artefacts.
@@ -11,39 +15,81 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import flax.linen as nn
-import jax
 
+from aejax.nn import layers
 from aejax.nn.mlp import ACTIVATIONS
 from aejax.types import Array
 
+DOWN_KERNEL = 4  # the encoder's stride-2 convs
+RESIZE_KERNEL = 3  # the conv after a nearest-neighbour x2 resize
+BLOCK_KERNEL = 3  # the convs of a residual block
+
 
 class ConvEncoder(nn.Module):
-    """``x: [B, H, W, C]`` -> strided 4x4 convs -> dense -> ``[B, out_features]``.
+    """``x: [B, H, W, C]`` -> strided 4x4 convs (+ blocks) -> dense -> ``[B, out_features]``.
 
     Each conv halves H and W (stride 2, SAME padding), so ``H`` and ``W`` need not be powers of 2.
+    One stage is: conv, norm, activation, dropout, then ``blocks`` blocks of type ``block``.
 
     Attributes:
       channels: output channels of each conv layer.
       dense: width of the dense layer after flattening (0 for none).
       out_features: width of the final linear layer.
+      conv: conv type (standard / separable / dilated); ``dilation`` for dilated convs.
+      blocks: blocks per stage; ``block``: ``"residual"`` or ``"van"``.
+      norm: a key of :data:`aejax.nn.layers.NORMS`; ``dropout``: drop rate of hidden layers.
     """
 
     channels: Sequence[int]
     dense: int
     out_features: int
     activation: str = "relu"
+    conv: str = "standard"
+    dilation: int = 2
+    blocks: int = 0
+    block: str = "residual"
+    norm: str = "none"
+    dropout: float = 0.0
 
     @nn.compact
     def __call__(self, x: Array, *, train: bool = False) -> Array:
-        del train
         act = ACTIVATIONS[self.activation]
         h = x
         for c in self.channels:
-            h = act(nn.Conv(c, (4, 4), strides=(2, 2), padding="SAME")(h))
-        h = h.reshape((h.shape[0], -1))
+            h = layers.conv(
+                c, (DOWN_KERNEL,) * 2, kind=self.conv, strides=2, dilation=self.dilation
+            )(h)
+            h = act(layers.Norm(self.norm)(h, train=train))
+            h = layers.dropout(h, self.dropout, train=train)
+            for _ in range(self.blocks):
+                h = _block(self, act)(h, train=train)
+        h = layers.flatten_spatial(h)
         if self.dense:
-            h = act(nn.Dense(self.dense)(h))
+            h = act(layers.Norm(self.norm)(nn.Dense(self.dense)(h), train=train))
+            h = layers.dropout(h, self.dropout, train=train)
         return nn.Dense(self.out_features)(h)
+
+    def receptive_field(self) -> int:
+        """Receptive field (pixels per axis) of one unit of the last conv feature map."""
+        d = self.dilation if self.conv == "dilated" else 1
+        stack = []
+        for _ in self.channels:
+            stack.append((d * (DOWN_KERNEL - 1) + 1, 2))
+            extent = layers.block_extent(self.block, self.conv, self.dilation, BLOCK_KERNEL)
+            stack += [(extent + 1, 1)] * self.blocks
+        return layers.receptive_field(stack)
+
+
+def _block(net, act) -> nn.Module:
+    return layers.block(
+        net.block,
+        kind=net.conv,
+        dilation=net.dilation,
+        kernel=BLOCK_KERNEL,
+        norm=net.norm,
+        dropout=net.dropout,
+        activation=act,
+    )
 
 
 def _start_size(size: int, num_layers: int) -> int:
@@ -58,14 +104,17 @@ class ConvDecoder(nn.Module):
     """``z: [B, D]`` -> dense -> reshape -> x2 upsampling convs -> ``[B, H, W, C_out]``.
 
     The first feature map is ``ceil(H / 2^L) x ceil(W / 2^L)``; the output is cropped to
-    ``(H, W)`` so odd sizes such as 28 work.
+    ``(H, W)`` so odd sizes such as 28 work. ``blocks`` blocks follow the first map and each
+    hidden upsampling; the output layer has no norm, dropout or activation.
 
     Attributes:
-      channels: channels of the first feature map, then of each transposed conv but the last
+      channels: channels of the first feature map, then of each upsampling conv but the last
         (which outputs ``C_out``); ``len(channels)`` stride-2 upsamplings in all. Non-empty.
       dense: width of the dense layer applied to ``z`` first (0 for none).
       out_shape: ``(H, W, C_out)``.
-      upsample: ``"resize"`` (nearest x2 then 3x3 conv) or ``"transpose"`` (4x4 stride-2).
+      upsample: ``"resize"`` (nearest x2 then 3x3 conv of type ``conv``) or ``"transpose"``
+        (4x4 stride-2 transposed conv).
+      conv, dilation, blocks, block, norm, dropout: as in :class:`ConvEncoder`.
     """
 
     channels: Sequence[int]
@@ -73,17 +122,32 @@ class ConvDecoder(nn.Module):
     out_shape: tuple[int, int, int]
     activation: str = "relu"
     upsample: str = "resize"
+    conv: str = "standard"
+    dilation: int = 2
+    blocks: int = 0
+    block: str = "residual"
+    norm: str = "none"
+    dropout: float = 0.0
 
     def _up(self, h: Array, features: int) -> Array:
-        if self.upsample == "transpose":
-            return nn.ConvTranspose(features, (4, 4), strides=(2, 2), padding="SAME")(h)
-        b, height, width, c = h.shape
-        h = jax.image.resize(h, (b, 2 * height, 2 * width, c), method="nearest")
-        return nn.Conv(features, (3, 3), padding="SAME")(h)
+        return layers.upsample(
+            h,
+            features,
+            how=self.upsample,
+            kind=self.conv,
+            dilation=self.dilation,
+            resize_kernel=RESIZE_KERNEL,
+        )
+
+    def _hidden(self, h: Array, act, train: bool) -> Array:
+        h = act(layers.Norm(self.norm)(h, train=train))
+        h = layers.dropout(h, self.dropout, train=train)
+        for _ in range(self.blocks):
+            h = _block(self, act)(h, train=train)
+        return h
 
     @nn.compact
     def __call__(self, z: Array, *, train: bool = False) -> Array:
-        del train
         act = ACTIVATIONS[self.activation]
         height, width, c_out = self.out_shape
         # channels[0] is the width of the first map; channels[1:] and the output layer upsample.
@@ -91,10 +155,12 @@ class ConvDecoder(nn.Module):
         h0, w0 = _start_size(height, num_up), _start_size(width, num_up)
         h = z
         if self.dense:
-            h = act(nn.Dense(self.dense)(h))
+            h = act(layers.Norm(self.norm)(nn.Dense(self.dense)(h), train=train))
+            h = layers.dropout(h, self.dropout, train=train)
         c0 = self.channels[0]
-        h = act(nn.Dense(h0 * w0 * c0)(h)).reshape((z.shape[0], h0, w0, c0))
+        h = nn.Dense(h0 * w0 * c0)(h).reshape((z.shape[0], h0, w0, c0))
+        h = self._hidden(h, act, train)
         for c in self.channels[1:]:
-            h = act(self._up(h, c))
+            h = self._hidden(self._up(h, c), act, train)
         h = self._up(h, c_out)
         return h[:, :height, :width, :]

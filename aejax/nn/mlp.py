@@ -1,4 +1,8 @@
-"""Fully connected encoder and decoder."""
+"""Fully connected encoder and decoder.
+
+Every hidden layer is ``Dense -> norm -> activation -> dropout``; with ``norm="none"`` and
+``dropout=0`` the networks (and their parameter names) are the plain MLPs of earlier versions.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from collections.abc import Callable, Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
+from aejax.nn.layers import Norm, dropout
 from aejax.types import Array
 
 ACTIVATIONS: dict[str, Callable[[Array], Array]] = {
@@ -28,19 +33,19 @@ class MLPEncoder(nn.Module):
       hidden: widths of the hidden layers (each followed by ``activation``).
       out_features: width of the final linear layer (the posterior head's input size).
       activation: a key of :data:`ACTIVATIONS`.
+      norm: a key of :data:`aejax.nn.layers.NORMS` applied to each hidden layer.
+      dropout: drop rate after each hidden activation (``"dropout"`` rng; off at eval).
     """
 
     hidden: Sequence[int]
     out_features: int
     activation: str = "relu"
+    norm: str = "none"
+    dropout: float = 0.0
 
     @nn.compact
     def __call__(self, x: Array, *, train: bool = False) -> Array:
-        del train  # no train-time behaviour yet (dropout / batch norm come with the model family)
-        act = ACTIVATIONS[self.activation]
-        h = x.reshape((x.shape[0], -1))
-        for width in self.hidden:
-            h = act(nn.Dense(width)(h))
+        h = _hidden(self, x.reshape((x.shape[0], -1)), train)
         return nn.Dense(self.out_features)(h)
 
 
@@ -51,18 +56,27 @@ class MLPDecoder(nn.Module):
       hidden: widths of the hidden layers (each followed by ``activation``).
       out_shape: ``(H, W, C_out)``; ``C_out`` = image channels x likelihood parameters per pixel.
       activation: a key of :data:`ACTIVATIONS`.
+      norm, dropout: as in :class:`MLPEncoder`.
     """
 
     hidden: Sequence[int]
     out_shape: tuple[int, int, int]
     activation: str = "relu"
+    norm: str = "none"
+    dropout: float = 0.0
 
     @nn.compact
     def __call__(self, z: Array, *, train: bool = False) -> Array:
-        del train
-        act = ACTIVATIONS[self.activation]
-        h = z
-        for width in self.hidden:
-            h = act(nn.Dense(width)(h))
+        h = _hidden(self, z, train)
         out = nn.Dense(math.prod(self.out_shape))(h)
         return out.reshape((z.shape[0], *self.out_shape))
+
+
+def _hidden(net, h: Array, train: bool) -> Array:
+    """``net.hidden`` layers of ``Dense -> Norm -> activation -> dropout`` (inside a compact call;
+    the Dense layers keep their automatic names ``Dense_0, Dense_1, ...``)."""
+    act = ACTIVATIONS[net.activation]
+    for width in net.hidden:
+        h = act(Norm(net.norm)(nn.Dense(width)(h), train=train))
+        h = dropout(h, net.dropout, train=train)
+    return h

@@ -21,7 +21,11 @@ def test_every_experiment_config_builds(path):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     config = module.get_config()
-    exp = build.build_experiment(config, (28, 28, 1), 60000)
+    shape = (28, 28, 1)
+    if config.data.name == "moving_sprites" and not config.data.moving_sprites.frames:
+        ms = config.data.moving_sprites
+        shape = (ms.num_frames, ms.resolution, ms.resolution, 1)
+    exp = build.build_experiment(config, shape, 60000)
     assert set(exp.hparams) >= {"learning_rate"}
     if config.objective.name == "beta_tcvae":
         assert exp.hparams["dataset_size"] == 60000.0

@@ -420,3 +420,11 @@ def build_experiment(
 def hparams_as_arrays(hparams: Mapping[str, float]) -> dict[str, jnp.ndarray]:
     """float32 scalar arrays, so changing a value never recompiles the step."""
     return {k: jnp.asarray(v, jnp.float32) for k, v in hparams.items()}
+
+
+def hparam_config_keys(config: ml_collections.ConfigDict) -> tuple[str, ...]:
+    """Config keys whose values reach the step only through ``hparams`` (so members of a sweep
+    that differ only in these share one compiled step)."""
+    name = _choice(config.objective.name, tuple(OBJECTIVES), "objective.name")
+    keys = ["optimizer.learning_rate", "optimizer.critic.learning_rate"]
+    return tuple(keys + [f"objective.{h}" for h in OBJECTIVES[name][1]])

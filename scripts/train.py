@@ -23,6 +23,9 @@ flags.mark_flags_as_required(["config", "workdir"])
 def main(argv: list[str]) -> None:
     del argv
     from aejax.train.loop import train
+    from aejax.train.sharding import initialize_distributed
+
+    initialize_distributed()  # AEJAX_MULTIHOST=1: one process per host (scripts/launch_tpu.sh)
 
     summary = train(_CONFIG.value, _WORKDIR.value)
     if summary.get("preempted"):

@@ -185,7 +185,8 @@ def _train(
     if mesh is not None:
         data = sharding.place(data, sharding.replicated(data, mesh))
     hparams = build.hparams_as_arrays(exp.hparams)
-    writer = MetricWriter(workdir)
+    # Multi-process: every process trains; only the first writes the metric log.
+    writer = MetricWriter(workdir) if jax.process_index() == 0 else _NoWriter()
     step = int(state.step)
     total = settings.num_steps
     progress = _progress(settings.progress, total, step)
@@ -354,6 +355,14 @@ def _truncate_metrics(path: pathlib.Path, after_step: int) -> None:
 def _last_row(path: pathlib.Path) -> dict:
     rows = read_jsonl(path) if path.exists() else []
     return rows[-1] if rows else {}
+
+
+class _NoWriter:
+    def write(self, step, scalars, prefix="train"):
+        pass
+
+    def close(self):
+        pass
 
 
 class _NoProgress:

@@ -111,3 +111,27 @@ def abstract_target(state, shardings):
     return jax.tree_util.tree_map(
         lambda x, s: jax.ShapeDtypeStruct(np.shape(x), x.dtype, sharding=s), state, shardings
     )
+
+
+def initialize_distributed() -> bool:
+    """``jax.distributed.initialize`` when ``AEJAX_MULTIHOST=1``; returns whether it ran.
+
+    On Cloud TPU (and SLURM) JAX finds the coordinator and process ids itself; elsewhere set
+    ``AEJAX_COORDINATOR=host:port``, ``AEJAX_NUM_PROCESSES`` and ``AEJAX_PROCESS_ID``. CPU
+    processes exchange collectives over gloo.
+    """
+    import os
+
+    if os.environ.get("AEJAX_MULTIHOST") != "1":
+        return False
+    kwargs = {}
+    if "AEJAX_COORDINATOR" in os.environ:
+        kwargs = dict(
+            coordinator_address=os.environ["AEJAX_COORDINATOR"],
+            num_processes=int(os.environ["AEJAX_NUM_PROCESSES"]),
+            process_id=int(os.environ["AEJAX_PROCESS_ID"]),
+        )
+    if jax.config.jax_platforms in (None, "", "cpu") or "cpu" in str(jax.config.jax_platforms):
+        jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    jax.distributed.initialize(**kwargs)
+    return True

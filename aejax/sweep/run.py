@@ -140,6 +140,10 @@ def _train_vmapped(group: list[Member], train_ds, workdir: pathlib.Path):
             / info["wall_time_s"],
             "vmap_group_size": len(group),
             "skipped_steps": info["nonfinite_steps"][i],
+            # train.on_nonfinite=stop cannot stop one member of a vmapped group: its non-finite
+            # steps were skipped instead, and this flag says the member would have stopped.
+            "would_have_stopped": settings.on_nonfinite == "stop"
+            and info["nonfinite_steps"][i] > 0,
             "num_train_examples": len(train_ds),
             "final_train_metrics": rows[-1] if rows else {},
         }

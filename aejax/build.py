@@ -84,6 +84,8 @@ class TrainSettings:
     progress: bool
     log_example_ids: bool = False  # write examples.jsonl (the example ids of every step)
     debug_checks: bool = False  # run the step under checkify float checks
+    data_parallel: bool = True  # split each batch over jax.devices() when there are several
+    shard_params: bool = False  # also split large parameters over the devices
 
 
 @dataclasses.dataclass(frozen=True)
@@ -601,6 +603,8 @@ def resolve_train(config: ml_collections.ConfigDict, num_examples: int) -> Train
         progress=bool(t.progress),
         log_example_ids=bool(t.log_example_ids),
         debug_checks=bool(t.debug_checks),
+        data_parallel=bool(t.get("data_parallel", True)),
+        shard_params=bool(t.get("shard_params", False)),
     )
 
 
@@ -655,3 +659,22 @@ def build_experiment(
 def hparams_as_arrays(hparams: Mapping[str, float]) -> dict[str, jnp.ndarray]:
     """float32 scalar arrays, so changing a value never recompiles the step."""
     return {k: jnp.asarray(v, jnp.float32) for k, v in hparams.items()}
+
+
+def hparam_config_keys(config: ml_collections.ConfigDict) -> tuple[str, ...]:
+    """Config keys whose values reach the step only through ``hparams`` (so members of a sweep
+    that differ only in these share one compiled step)."""
+    name = _choice(config.objective.name, tuple(OBJECTIVES), "objective.name")
+    keys = ["optimizer.learning_rate", "optimizer.critic.learning_rate"]
+    return tuple(keys + [f"objective.{h}" for h in OBJECTIVES[name][1]])
+
+
+MATMUL_PRECISIONS = ("default", "high", "highest", "bfloat16", "tensorfloat32", "float32")
+
+
+def matmul_precision(config: ml_collections.ConfigDict):
+    """``jax.default_matmul_precision(config.train.matmul_precision)`` as a context manager."""
+    value = _choice(
+        config.train.get("matmul_precision", "default"), MATMUL_PRECISIONS, "train.matmul_precision"
+    )
+    return jax.default_matmul_precision(value)

@@ -176,6 +176,13 @@ def base_config() -> ml_collections.ConfigDict:
     c.train.progress = True
     c.train.log_example_ids = False  # debug: examples.jsonl lists the example ids of every step
     c.train.debug_checks = False  # debug: run the step under checkify float checks (slower)
+    # float32 matmul/conv precision: "default" (bf16 passes on TPU, TF32 on Ampere+ GPUs),
+    # "high", "highest" (full float32 everywhere); applied with jax.default_matmul_precision.
+    c.train.matmul_precision = "default"
+    # Several devices: batch split over all of jax.devices() (data parallel); shard_params also
+    # splits large parameters and their optimizer moments over the devices (for large models).
+    c.train.data_parallel = True
+    c.train.shard_params = False
 
     c.eval = ml_collections.ConfigDict()
     c.eval.iwae_k = 5000

@@ -23,7 +23,9 @@ flags.mark_flags_as_required(["config", "workdir"])
 def main(argv: list[str]) -> None:
     del argv
     from aejax.graph.build import is_graph_config
+    from aejax.train.sharding import initialize_distributed
 
+    initialize_distributed()  # AEJAX_MULTIHOST=1: one process per host (scripts/launch_tpu.sh)
     if is_graph_config(_CONFIG.value):  # GAE/VGAE: full-batch graph trainer
         from aejax.graph.train import train_graph as train
     else:

@@ -22,7 +22,7 @@ from aejax import build
 from aejax.data.base import ArrayDataset
 from aejax.defaults import flatten
 from aejax.errors import ConfigError, DataError, NonFiniteError
-from aejax.train import preemption
+from aejax.train import preemption, sharding
 from aejax.train.checkpoint import Checkpointer
 from aejax.train.epochs import DeviceData, make_chunk_runner
 from aejax.train.logging import MetricWriter, read_jsonl
@@ -41,6 +41,10 @@ RESUMABLE_CHANGES = (
     "train.steps_per_call",
     "train.log_example_ids",
     "train.debug_checks",
+    # Device layout and precision: a run may resume on another number of devices or hardware.
+    "train.data_parallel",
+    "train.shard_params",
+    "train.matmul_precision",
     "eval.",
 )
 
@@ -122,7 +126,7 @@ def _nonfinite_message(metrics: dict, i: int, step: int, last_good: int | None) 
 
 def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path) -> dict:
     """Trains (or resumes) the run described by ``config`` in ``workdir``; returns the summary."""
-    with preemption.StopRequest() as stop:
+    with preemption.StopRequest() as stop, build.matmul_precision(config):
         return _train(config, pathlib.Path(workdir), stop)
 
 
@@ -138,6 +142,10 @@ def _train(
 
     keys = named_keys(exp.seed)
     state = init_state(exp, train_ds.info.shape, keys["init"])
+    mesh = sharding.mesh_for(settings)
+    if mesh is not None:  # the restore target carries the shardings: N devices restore on M
+        shardings = sharding.state_shardings(state, mesh, shard_params=settings.shard_params)
+        state = sharding.place(state, shardings)
     run_info = describe_run(config, train_ds, settings.steps_per_epoch)
     ckpt = Checkpointer(
         workdir / "checkpoints",
@@ -157,8 +165,9 @@ def _train(
     _truncate_metrics(workdir / "metrics.jsonl", after_step=start or 0)
     examples_log = _ExampleLog(workdir, settings.log_example_ids, start or 0)
 
+    step_fn = make_train_step(exp.model, exp.objective, exp.tx)
     run_chunk, chunk_len = make_chunk_runner(
-        make_train_step(exp.model, exp.objective, exp.tx),
+        step_fn if mesh is None else sharding.shard_batch(step_fn, mesh),
         num_examples=len(train_ds),
         batch_size=settings.batch_size,
         steps_per_call=settings.steps_per_call,
@@ -173,8 +182,11 @@ def _train(
         run_chunk = _with_float_checks(run_chunk)
     kill_at = preemption.kill_point()
     data = device_data(train_ds, build.labelled_pool(config, train_ds))
+    if mesh is not None:
+        data = sharding.place(data, sharding.replicated(data, mesh))
     hparams = build.hparams_as_arrays(exp.hparams)
-    writer = MetricWriter(workdir)
+    # Multi-process: every process trains; only the first writes the metric log.
+    writer = MetricWriter(workdir) if jax.process_index() == 0 else _NoWriter()
     step = int(state.step)
     total = settings.num_steps
     progress = _progress(settings.progress, total, step)
@@ -343,6 +355,14 @@ def _truncate_metrics(path: pathlib.Path, after_step: int) -> None:
 def _last_row(path: pathlib.Path) -> dict:
     rows = read_jsonl(path) if path.exists() else []
     return rows[-1] if rows else {}
+
+
+class _NoWriter:
+    def write(self, step, scalars, prefix="train"):
+        pass
+
+    def close(self):
+        pass
 
 
 class _NoProgress:

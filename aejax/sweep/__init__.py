@@ -1,0 +1,1 @@
+"""Ablation sweeps: grid expansion, one vmapped program per shape group, aggregation."""

@@ -1,0 +1,189 @@
+"""Runs a sweep: every member trained (vmapped per shape group, or one after another),
+evaluated on its test split, then aggregated (see :mod:`aejax.sweep.report`).
+
+Each member gets ``DIR/<name>/`` laid out like a ``scripts/train.py`` workdir (``config.json``,
+``metrics.jsonl``, ``checkpoints/``, ``summary.json``) plus ``eval.json``, so
+``scripts/evaluate.py --workdir DIR/<name>`` works on it too. A member whose ``summary.json`` and
+``eval.json`` exist is not rerun (rerunning the sweep command finishes an interrupted sweep).
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import time
+
+import jax
+
+from aejax import build
+from aejax.evaluation import likelihood
+from aejax.sweep import report, vmapped
+from aejax.sweep.grid import Member, expand, shape_groups
+from aejax.train import loop
+from aejax.train.checkpoint import Checkpointer
+from aejax.train.logging import MetricWriter
+from aejax.train.restore import load_trained
+from aejax.train.rng import named_keys
+from aejax.train.state import params_sha256
+
+# The same streams of the run's "eval" key as scripts/evaluate.py uses.
+IWAE_STREAM, BINARIZE_STREAM = 0, 1
+
+
+def run_sweep(
+    config, sweeps: list[str], seeds: int, workdir, *, use_vmap: bool, iwae_k: int | None = None
+) -> dict:
+    """Trains and evaluates every member; writes ``sweep.csv``, ``sweep.md`` and plots.
+
+    Returns ``{"members": [...], "groups": [sizes], "wall_time_s": float}``.
+    """
+    workdir = pathlib.Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    members = expand(config, sweeps, seeds)
+    todo = [m for m in members if not _done(workdir / m.name)]
+    groups = shape_groups(todo) if use_vmap else [[m] for m in todo]
+    for group in groups:
+        train_ds, test_ds = _data(group[0].config, "train"), _data(group[0].config, "test")
+        if len(group) > 1:
+            states = _train_vmapped(group, train_ds, workdir)
+            for i, m in enumerate(group):
+                variables = {"params": states.params, **states.model_state}
+                variables = vmapped.unstack(variables, i)
+                evaluate_member(m, workdir / m.name, variables, test_ds, iwae_k)
+        else:
+            m = group[0]
+            loop.train(m.config, workdir / m.name)
+            run = load_trained(
+                workdir / m.name, image_shape=train_ds.info.shape, num_train=len(train_ds)
+            )
+            evaluate_member(m, workdir / m.name, run.variables, test_ds, iwae_k)
+    rows = [report.member_row(m.name, m.values, workdir / m.name) for m in members]
+    keys = list(members[0].values)
+    report.write_reports(rows, [k for k in keys if k != "seed"], workdir)
+    info = {
+        "members": [m.name for m in members],
+        "groups": [len(g) for g in groups],
+        "vmap": use_vmap,
+        "wall_time_s": time.perf_counter() - t0,
+    }
+    (workdir / "sweep.json").write_text(json.dumps(info, indent=2) + "\n")
+    return info
+
+
+_DATA_CACHE: dict = {}
+
+
+def _data(config, split: str):
+    """Loads each distinct data config once per process (members usually share it)."""
+    key = (repr(sorted(config.data.to_dict().items())), repr(config.model.num_classes), split)
+    if key not in _DATA_CACHE:
+        _DATA_CACHE[key] = build.load_data(config, split)
+    return _DATA_CACHE[key]
+
+
+def _done(member_dir: pathlib.Path) -> bool:
+    return (member_dir / "summary.json").exists() and (member_dir / "eval.json").exists()
+
+
+def _train_vmapped(group: list[Member], train_ds, workdir: pathlib.Path):
+    """Trains ``group`` as one vmapped program; writes each member's files; returns the stacked
+    final states."""
+    shape = train_ds.info.shape
+    exps = [build.build_experiment(m.config, shape, len(train_ds)) for m in group]
+    dirs = [workdir / m.name for m in group]
+    writers = []
+    for m, d in zip(group, dirs, strict=True):
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "config.json").write_text(m.config.to_json_best_effort(indent=2) + "\n")
+        for stale in ("metrics.jsonl", "summary.json", "eval.json"):
+            (d / stale).unlink(missing_ok=True)
+        writers.append(MetricWriter(d))
+
+    def on_log(step, rows):
+        for w, row in zip(writers, rows, strict=True):
+            w.write(step, row)
+
+    data = loop.device_data(train_ds, build.labelled_pool(group[0].config, train_ds))
+    try:
+        states, info = vmapped.train_group(exps, data, shape, on_log=on_log)
+    finally:
+        for w in writers:
+            w.close()
+    settings = exps[0].train
+    for i, (m, d) in enumerate(zip(group, dirs, strict=True)):
+        state = vmapped.unstack(states, i)
+        ckpt = Checkpointer(
+            d / "checkpoints",
+            keep=settings.keep_checkpoints,
+            run=loop.describe_run(m.config, train_ds, settings.steps_per_epoch),
+            ignore_config_keys=loop.RESUMABLE_CHANGES,
+            training=True,
+        )
+        try:
+            ckpt.save(state)
+            ckpt.wait()
+        finally:
+            ckpt.close()
+        rows = [json.loads(line) for line in (d / "metrics.jsonl").read_text().splitlines()]
+        summary = {
+            "step": int(state.step),
+            "params_sha256": params_sha256(state.params),
+            "wall_time_s": info["wall_time_s"],
+            "compile_s": info["compile_s"],
+            # Examples this member consumed per second of the group's wall time (all members
+            # together processed len(group) times as many).
+            "examples_per_s": info["steps"] * settings.batch_size / info["wall_time_s"],
+            "group_examples_per_s": len(group)
+            * info["steps"]
+            * settings.batch_size
+            / info["wall_time_s"],
+            "vmap_group_size": len(group),
+            "skipped_steps": info["nonfinite_steps"][i],
+            # train.on_nonfinite=stop cannot stop one member of a vmapped group: its non-finite
+            # steps were skipped instead, and this flag says the member would have stopped.
+            "would_have_stopped": settings.on_nonfinite == "stop"
+            and info["nonfinite_steps"][i] > 0,
+            "num_train_examples": len(train_ds),
+            "final_train_metrics": rows[-1] if rows else {},
+        }
+        (d / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return states
+
+
+def evaluate_member(
+    m: Member, member_dir: pathlib.Path, variables: dict, test_ds, iwae_k: int | None
+) -> dict:
+    """``eval.json`` for one member, as ``scripts/evaluate.py`` computes it (same keys and key
+    streams); ``iwae_k=None`` takes the config's ``eval.iwae_k``."""
+    cfg = m.config
+    exp = build.build_experiment(cfg, test_ds.info.shape, _num_train(member_dir))
+    k = cfg.eval.iwae_k if iwae_k is None else iwae_k
+    deterministic = cfg.objective.name == "reconstruction" or cfg.model.posterior == "delta"
+    keys = named_keys(exp.seed)
+    t0 = time.perf_counter()
+    metrics = likelihood.evaluate_split(
+        exp.model,
+        variables,
+        test_ds.images,
+        jax.random.fold_in(keys["eval"], IWAE_STREAM),
+        iwae_k=0 if deterministic else k,
+        batch_size=cfg.eval.batch_size,
+        max_samples_per_call=cfg.eval.max_samples_per_call,
+        binarize=exp.binarize,
+        binarize_key=jax.random.fold_in(keys["eval"], BINARIZE_STREAM),
+        progress=False,
+    )
+    result = {f"test_{n}": v for n, v in metrics.items() if n != "num_examples"}
+    result.update(
+        step=json.loads((member_dir / "summary.json").read_text())["step"],
+        iwae_k=0 if deterministic else k,
+        num_test=metrics["num_examples"],
+        eval_wall_time_s=time.perf_counter() - t0,
+    )
+    (member_dir / "eval.json").write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+def _num_train(member_dir: pathlib.Path) -> int:
+    return int(json.loads((member_dir / "summary.json").read_text())["num_train_examples"])

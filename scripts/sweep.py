@@ -1,0 +1,56 @@
+"""Run an ablation sweep: the product of swept values and seeds, each member trained and
+evaluated, then aggregated into ``DIR/sweep.csv``, ``DIR/sweep.md`` and ``DIR/sweep_plots.png``.
+
+  python scripts/sweep.py --config experiments/vae_mnist.py --workdir runs/beta \
+      --sweep 'objective.beta=1,2,4,8' --seeds 5 [--vmap] [--iwae_k 100] [--config.KEY=VALUE ...]
+
+``--config.KEY=VALUE`` overrides apply to every member, as in ``scripts/train.py``. With
+``--vmap`` the members that differ only in step hyperparameters (``objective.*`` weights,
+learning rates) and seed are trained together as one compiled program; members that differ in
+shape (latent size, architecture) form one vmapped group per shape. Members are in
+``DIR/<key>=<value>_..._seed=<s>/`` (train.py workdirs plus eval.json); rerunning the command
+skips members that are already done.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from absl import app, flags
+from ml_collections import config_flags
+
+from aejax.cli import run_main
+
+_CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config file.")
+_WORKDIR = flags.DEFINE_string("workdir", None, "Directory of the sweep.")
+_SWEEP = flags.DEFINE_multi_string(
+    "sweep", [], "KEY=V1,V2,... (repeatable; the grid is the product)."
+)
+_SEEDS = flags.DEFINE_integer("seeds", 1, "Seeds per grid point: config.seed, config.seed + 1, ...")
+_VMAP = flags.DEFINE_bool("vmap", False, "Train members that share shapes as one vmapped program.")
+_IWAE_K = flags.DEFINE_integer(
+    "iwae_k", None, "Importance samples for evaluation (default eval.iwae_k)."
+)
+flags.mark_flags_as_required(["config", "workdir"])
+
+
+def main(argv: list[str]) -> None:
+    del argv
+    from aejax.sweep.run import run_sweep
+
+    info = run_sweep(
+        _CONFIG.value,
+        _SWEEP.value,
+        _SEEDS.value,
+        _WORKDIR.value,
+        use_vmap=_VMAP.value,
+        iwae_k=_IWAE_K.value,
+    )
+    print(
+        f"{len(info['members'])} members in {info['wall_time_s']:.1f} s "
+        f"(groups: {info['groups'] or 'all done already'}); see {_WORKDIR.value}/sweep.md"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(run_main(app, main))

@@ -7,21 +7,14 @@ For an L1 penalty instead: --config.objective.sparsity_weight=0 --config.objecti
   python scripts/train.py --config experiments/sparse_ae_mnist.py --workdir runs/sparse_ae_mnist
 """
 
-from aejax.defaults import base_config
+from experiments import vae_mnist
 
 
 def get_config():
-    c = base_config()
-    c.data.name = "mnist"
+    c = vae_mnist.get_config()
     c.data.binarize = "none"
     c.model.latent_dim = 1000
     c.model.posterior = "delta"
-    c.model.encoder.hidden = (500,)
-    c.model.decoder.hidden = (500,)
-    c.model.likelihood = "bernoulli"
-    c.train.batch_size = 128
-    c.train.num_epochs = 10
-    c.train.steps_per_call = 468  # one epoch per dispatch
     c.objective.name = "reconstruction"
     c.objective.sparsity_weight = 3.0
     c.objective.sparsity_target = 0.05

@@ -2,25 +2,18 @@
 
 reconstruction + l1_weight * ||z||_1 per example, overcomplete code.
 
-  python scripts/train.py --config experiments/sparse_l1_ae_mnist.py \\
+  python scripts/train.py --config experiments/sparse_l1_ae_mnist.py \
       --workdir runs/sparse_l1_ae_mnist
 """
 
-from aejax.defaults import base_config
+from experiments import vae_mnist
 
 
 def get_config():
-    c = base_config()
-    c.data.name = "mnist"
+    c = vae_mnist.get_config()
     c.data.binarize = "none"
     c.model.latent_dim = 1000
     c.model.posterior = "delta"
-    c.model.encoder.hidden = (500,)
-    c.model.decoder.hidden = (500,)
-    c.model.likelihood = "bernoulli"
-    c.train.batch_size = 128
-    c.train.num_epochs = 10
-    c.train.steps_per_call = 468  # one epoch per dispatch
     c.objective.name = "reconstruction"
-    c.objective.l1_weight = 1e-3
+    c.objective.l1_weight = 0.001
     return c

@@ -3,26 +3,15 @@
 Dimensions whose batch-mean KL is below the threshold pay the threshold and get no KL gradient.
 For groups: --config.objective.free_bits_groups=4 (5 latents per group).
 
-  python scripts/train.py --config experiments/vae_free_bits_mnist.py \\
+  python scripts/train.py --config experiments/vae_free_bits_mnist.py \
       --workdir runs/vae_free_bits_mnist
 """
 
-from aejax.defaults import base_config
+from experiments import vae_mnist
 
 
 def get_config():
-    c = base_config()
-    c.data.name = "mnist"
-    c.data.binarize = "dynamic"
-    c.model.latent_dim = 20
-    c.model.posterior = "gaussian"
-    c.model.encoder.hidden = (500,)
-    c.model.decoder.hidden = (500,)
-    c.model.likelihood = "bernoulli"
-    c.train.batch_size = 128
-    c.train.num_epochs = 10
-    c.train.steps_per_call = 468  # one epoch per dispatch
-    c.objective.name = "elbo"
+    c = vae_mnist.get_config()
     c.objective.free_bits = 0.25
     c.objective.free_bits_groups = 0
     return c

@@ -5,21 +5,11 @@ The vae_mnist model with the KL weighted by objective.beta.
   python scripts/train.py --config experiments/beta_vae_mnist.py --workdir runs/beta_vae_mnist
 """
 
-from aejax.defaults import base_config
+from experiments import vae_mnist
 
 
 def get_config():
-    c = base_config()
-    c.data.name = "mnist"
-    c.data.binarize = "dynamic"
-    c.model.latent_dim = 20
-    c.model.posterior = "gaussian"
-    c.model.encoder.hidden = (500,)
-    c.model.decoder.hidden = (500,)
-    c.model.likelihood = "bernoulli"
-    c.train.batch_size = 128
-    c.train.num_epochs = 10
-    c.train.steps_per_call = 468  # one epoch per dispatch
+    c = vae_mnist.get_config()
     c.objective.name = "elbo"
     c.objective.beta = 4.0
     return c

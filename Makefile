@@ -28,8 +28,12 @@ demo: $(STAMP)
 	$(PY) scripts/report.py --workdir $(WORKDIR)
 	@echo "Demo outputs are in $(WORKDIR)/ (report.html, report.md, eval.json, *.png, config.json, metrics.jsonl, summary.json, checkpoints/)"
 
+# One pytest worker per core (pytest-xdist): most tests are bound by XLA compilation, which is
+# single-threaded, so two workers on two cores halve the wall time. Module-scoped fixtures stay in
+# one worker (--dist loadscope). The slowest tests are listed so CI logs show where time goes.
+TEST_WORKERS ?= auto
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadscope --durations=15
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff format --check aejax scripts experiments tests

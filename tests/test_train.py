@@ -80,7 +80,7 @@ def test_step_vmaps_over_hparams(key):
     )
     # Same key and params: the loss differs only through beta * KL.
     np.testing.assert_allclose(m["loss"], m["recon"] + betas * m["kl"], rtol=1e-5)
-    alone, m1 = step(
+    alone, m1 = jax.jit(step)(
         state,
         batch,
         named_keys(0)["train"],

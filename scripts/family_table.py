@@ -21,7 +21,7 @@ import jax
 from absl import app, flags
 
 from aejax.cli import run_main
-from experiments.family import PUBLISHED, ROWS
+from experiments.family import EXPECTATIONS, PUBLISHED, ROWS
 
 _OUT = flags.DEFINE_string("out", "RESULTS.md", "Markdown file to write.")
 _RUNS = flags.DEFINE_string("runs", "runs/family", "Parent directory of the rows' workdirs.")
@@ -108,7 +108,7 @@ def main(argv: list[str]) -> None:
         path = runs / name / "family.json"
         if path.exists():
             results[name] = json.loads(path.read_text())
-    text = family.render_table(ROWS, results, PUBLISHED, command=" ".join(sys.argv))
+    text = family.render_table(ROWS, results, PUBLISHED, EXPECTATIONS, command=" ".join(sys.argv))
     pathlib.Path(_OUT.value).write_text(text)
     print(f"wrote {_OUT.value} ({len(results)} rows)")
 

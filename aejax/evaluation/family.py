@@ -16,6 +16,7 @@ import jax
 
 from aejax import build
 from aejax.evaluation import classifier, conditional, denoising, likelihood
+from aejax.evaluation.report import Doc
 from aejax.train.restore import load_trained
 from aejax.train.rng import named_keys, subkey
 
@@ -106,7 +107,7 @@ def _fmt(value, digits: int = 2) -> str:
     return f"{value:.{digits}f}"
 
 
-def _check(results: dict, spec: dict) -> str:
+def check(results: dict, spec: dict) -> str:
     """One expectation, evaluated: ``"yes"``, ``"NO"`` or ``"not run"``."""
     metric = spec["metric"]
     left = results.get(spec["row"], {}).get(metric)
@@ -120,104 +121,111 @@ def _check(results: dict, spec: dict) -> str:
     return "yes" if ok else "NO"
 
 
-def render_table(rows: dict, results: dict, published: list, *, command: str) -> str:
+def _rows_of(kind: str, rows: dict, results: dict) -> list[tuple[str, dict, dict]]:
+    kinds = (kind,) if isinstance(kind, str) else kind
+    return [(n, rows[n], results[n]) for n in rows if n in results and results[n]["kind"] in kinds]
+
+
+def render_table(
+    rows: dict, results: dict, published: list, expectations: list, *, command: str
+) -> str:
     """The Markdown report: likelihood table, label-aware rows, autoencoders, expectations and
-    published numbers."""
+    published numbers. ``results`` maps row name to its ``family.json``; rows without results
+    are left out, expectations on them read ``not run``."""
     any_result = next(iter(results.values()), {})
     settings = any_result.get("settings", {})
     steps = settings.get("steps")
     budget = f"{steps} steps" if steps else f"{settings.get('epochs', '?')} epochs"
-    lines = [
-        "# Model family on MNIST: results at one budget",
-        "",
-        f"Produced by `{command}`.",
-        "",
-        f"Budget: {budget} per row (batch size and optimizer as in "
-        f"each row's config), evaluated on the first {settings.get('num_test', '?')} test images; "
-        f"test NLL is the IWAE bound with K={settings.get('iwae_k', '?')} importance samples. "
-        f"Device: {any_result.get('device', '?')}. Nats per example; dynamic binarisation "
-        "(training) and one fixed binarisation of the test set.",
-        "",
-        "## VAE family",
-        "",
-        "| row | what | test NLL (IWAE) | −ELBO | KL | active units | train s |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    for name, row in rows.items():
-        r = results.get(name)
-        if r is None or r["kind"] not in ("vae", "cvae"):
-            continue
-        lines.append(
-            f"| {name} | {row['what']} | {_fmt(r.get('iwae_nll_nats'))} | "
-            f"{_fmt(r.get('neg_elbo_nats'))} | {_fmt(r.get('kl_nats'))} | "
-            f"{r.get('active_units', '–')} | {_fmt(r.get('train_wall_time_s'), 0)} |"
+    doc = Doc("Model family on MNIST: results at one budget")
+    doc.para(f"Produced by `{command}`.")
+    doc.para(
+        f"Budget: {budget} per row (batch size and optimizer as in each row's config), evaluated "
+        f"on the first {settings.get('num_test', '?')} test images; test NLL is the IWAE bound "
+        f"with K={settings.get('iwae_k', '?')} importance samples. Device: "
+        f"{any_result.get('device', '?')}. Nats per example; dynamic binarisation (training) and "
+        "one fixed binarisation of the test set."
+    )
+    doc.heading("VAE family")
+    doc.table(
+        ["row", "what", "test NLL (IWAE)", "−ELBO", "KL", "active units", "train s"],
+        [
+            [
+                name,
+                row["what"],
+                _fmt(r.get("iwae_nll_nats")),
+                _fmt(r.get("neg_elbo_nats")),
+                _fmt(r.get("kl_nats")),
+                r.get("active_units", "–"),
+                _fmt(r.get("train_wall_time_s"), 0),
+            ]
+            for name, row, r in _rows_of(("vae", "cvae"), rows, results)
+        ],
+    )
+    m2 = _rows_of("m2", rows, results)
+    if m2:
+        doc.heading("Semi-supervised (M2)")
+        doc.table(
+            ["row", "labels", "test error", "same classifier on the labels alone"],
+            [
+                [
+                    n,
+                    r["num_labelled"],
+                    f"{100 * r['test_error']:.2f}%",
+                    f"{100 * r['labelled_only_test_error']:.2f}%",
+                ]
+                for n, _, r in m2
+            ],
         )
-    label_rows = [(n, results[n]) for n in rows if n in results and results[n]["kind"] == "m2"]
-    if label_rows:
-        lines += [
-            "",
-            "## Semi-supervised (M2)",
-            "",
-            "| row | labels | test error | same classifier on the labels alone |",
-            "| --- | ---: | ---: | ---: |",
-        ]
-        for name, r in label_rows:
-            lines.append(
-                f"| {name} | {r['num_labelled']} | {100 * r['test_error']:.2f}% | "
-                f"{100 * r['labelled_only_test_error']:.2f}% |"
-            )
-    cvae_rows = [(n, results[n]) for n in rows if n in results and results[n]["kind"] == "cvae"]
-    if cvae_rows:
-        lines += [
-            "",
-            "## Conditional samples",
-            "",
-            "| row | samples classified as the requested class | reference classifier test error |",
-            "| --- | ---: | ---: |",
-        ]
-        for name, r in cvae_rows:
-            lines.append(
-                f"| {name} | {100 * r['conditional_sample_accuracy']:.1f}% | "
-                f"{100 * r['reference_classifier_test_error']:.2f}% |"
-            )
-    ae_rows = [(n, results[n]) for n in rows if n in results and results[n]["kind"] == "ae"]
-    if ae_rows:
-        lines += [
-            "",
-            "## Deterministic autoencoders",
-            "",
+    cvae = _rows_of("cvae", rows, results)
+    if cvae:
+        doc.heading("Conditional samples")
+        doc.table(
+            ["row", "samples classified as the requested class", "reference classifier error"],
+            [
+                [
+                    n,
+                    f"{100 * r['conditional_sample_accuracy']:.1f}%",
+                    f"{100 * r['reference_classifier_test_error']:.2f}%",
+                ]
+                for n, _, r in cvae
+            ],
+        )
+    ae = _rows_of("ae", rows, results)
+    if ae:
+        doc.heading("Deterministic autoencoders")
+        doc.para(
             "Denoising ratio = MSE(reconstruction of the corrupted image, clean image) / "
             "MSE(corrupted image, clean image): 1 for a model that copies its input, below 1 for "
-            "one that maps inputs back towards the data (Gaussian σ=0.3, clipped; masking 50%).",
-            "",
-            "| row | what | code size | recon (nats) | recon MSE | ratio, Gaussian | ratio, mask |",
-            "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
-        ]
-        for name, r in ae_rows:
-            lines.append(
-                f"| {name} | {rows[name]['what']} | {rows[name].get('code', '–')} | "
-                f"{_fmt(r.get('recon_nats'))} | {_fmt(r.get('recon_mse'), 4)} | "
-                f"{_fmt(r.get('denoise_gaussian_ratio'), 3)} | "
-                f"{_fmt(r.get('denoise_masking_ratio'), 3)} |"
-            )
-    lines += [
-        "",
-        "## What the methods are known to do",
-        "",
-        "| expectation | holds here |",
-        "| --- | --- |",
-    ]
-    from experiments.family import EXPECTATIONS
-
-    for spec in EXPECTATIONS:
-        lines.append(f"| {spec['text']} | {_check(results, spec)} |")
-    lines += [
-        "",
-        "## Published numbers (their protocols, far longer training)",
-        "",
-        "| method | published | protocol | source |",
-        "| --- | ---: | --- | --- |",
-    ]
-    for p in published:
-        lines.append(f"| {p['method']} | {p['value']} | {p['protocol']} | {p['source']} |")
-    return "\n".join(lines) + "\n"
+            "one that maps inputs back towards the data (Gaussian σ=0.3, clipped; masking 50%)."
+        )
+        doc.table(
+            [
+                "row",
+                "what",
+                "code size",
+                "recon (nats)",
+                "recon MSE",
+                "ratio, Gaussian",
+                "ratio, mask",
+            ],
+            [
+                [
+                    n,
+                    row["what"],
+                    row.get("code", "–"),
+                    _fmt(r.get("recon_nats")),
+                    _fmt(r.get("recon_mse"), 4),
+                    _fmt(r.get("denoise_gaussian_ratio"), 3),
+                    _fmt(r.get("denoise_masking_ratio"), 3),
+                ]
+                for n, row, r in ae
+            ],
+        )
+    doc.heading("What the methods are known to do")
+    doc.table(["expectation", "holds here"], [[e["text"], check(results, e)] for e in expectations])
+    doc.heading("Published numbers (their protocols, far longer training)")
+    doc.table(
+        ["method", "published", "protocol", "source"],
+        [[p["method"], p["value"], p["protocol"], p["source"]] for p in published],
+    )
+    return doc.markdown(pathlib.Path("."))

@@ -1,23 +1,9 @@
-"""VGAE on Citeseer link prediction, Kipf & Welling (2016)'s protocol.
+"""VGAE on Citeseer link prediction: experiments/vgae_cora.py on the Citeseer graph."""
 
-GCN 32-16 encoder (no bias, Glorot init, no dropout), inner-product decoder, features as given,
-Adam lr 0.01, 200 full-batch epochs, pos_weight/norm-weighted dense reconstruction of
-A_train + I plus KL / N (VGAE: Gaussian posterior), 85/5/10 edge split,
-10 runs (seeds 0..9, each its own split). Published test AUC / AP: see aejax.graph.evaluation.
-"""
-
-from aejax.defaults import base_config
+from experiments import vgae_cora
 
 
 def get_config():
-    c = base_config()
+    c = vgae_cora.get_config()
     c.data.name = "planetoid:citeseer"
-    c.model.posterior = "gaussian"
-    c.objective.name = "elbo"
-    c.model.latent_dim = 16
-    c.graph.hidden = 32
-    c.optimizer.name = "adam"
-    c.optimizer.learning_rate = 0.01
-    c.train.num_steps = 200  # full batch: one step per epoch
-    c.train.log_every = 50
     return c

@@ -1,9 +1,11 @@
-"""VGAE on Cora link prediction, Kipf & Welling (2016)'s protocol.
+"""VGAE on Cora link prediction, Kipf & Welling (2016)'s protocol; the base of the graph configs.
 
 GCN 32-16 encoder (no bias, Glorot init, no dropout), inner-product decoder, features as given,
 Adam lr 0.01, 200 full-batch epochs, pos_weight/norm-weighted dense reconstruction of
 A_train + I plus KL / N (VGAE: Gaussian posterior), 85/5/10 edge split,
 10 runs (seeds 0..9, each its own split). Published test AUC / AP: see aejax.graph.evaluation.
+
+  python scripts/train.py --config experiments/vgae_cora.py --workdir runs/vgae_cora
 """
 
 from aejax.defaults import base_config

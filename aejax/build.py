@@ -86,6 +86,7 @@ class TrainSettings:
     debug_checks: bool = False  # run the step under checkify float checks
     data_parallel: bool = True  # split each batch over jax.devices() when there are several
     shard_params: bool = False  # also split large parameters over the devices
+    scan_unroll: int = 1  # steps unrolled per loop iteration of a chunk (conv models: >1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -605,6 +606,7 @@ def resolve_train(config: ml_collections.ConfigDict, num_examples: int) -> Train
         debug_checks=bool(t.debug_checks),
         data_parallel=bool(t.get("data_parallel", True)),
         shard_params=bool(t.get("shard_params", False)),
+        scan_unroll=int(_positive(t.get("scan_unroll", 1), "train.scan_unroll")),
     )
 
 

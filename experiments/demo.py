@@ -2,8 +2,10 @@
 
 Needs no downloads: the 32x32 sprites are rendered from their ground-truth factors (shape, scale,
 orientation, x, y), so evaluation can draw latent traversals. An MLP encoder/decoder keeps the
-run within a few minutes on 2 CPU cores (XLA:CPU convolutions are slow; on a GPU set
-``--config.model.encoder.kind=conv --config.model.decoder.kind=conv``).
+run within a few minutes on 2 CPU cores (for conv networks set
+``--config.model.encoder.kind=conv --config.model.decoder.kind=conv`` and, on CPU,
+``--config.train.steps_per_call=10 --config.train.scan_unroll=10``: XLA:CPU runs convolutions in a
+rolled loop about 10x slower).
 
   python scripts/train.py --config experiments/demo.py --workdir runs/demo
   python scripts/evaluate.py --workdir runs/demo

@@ -81,7 +81,6 @@ def _config(dataset: str, variant: str):
     c.train.batch_size = BATCH
     c.train.num_epochs = 0
     c.train.num_steps = _STEPS.value
-    c.train.steps_per_call = 100
     enc, dec, _ = VARIANTS[variant]
     c.model.encoder.update(enc)
     c.model.decoder.update(dec)
@@ -126,6 +125,7 @@ def _run(dataset: str, variant: str, data_cache: dict) -> dict:
         binarize=exp.binarize,
         data_key=keys["data"],
         binarize_key=keys["binarize"],
+        unroll=exp.train.scan_unroll,
     )
     t0 = time.perf_counter()
     compiled = run_chunk.lower(state, data, keys["train"], hparams, jax.numpy.int32(chunk))

@@ -54,7 +54,7 @@ def test_render_lists_only_rows_with_results_and_judges_each_expectation():
     results = {
         "vae": _result(iwae_nll_nats=96.5, neg_elbo_nats=102.2, kl_nats=26.3, active_units=20),
         "iwae": _result(iwae_nll_nats=95.1, neg_elbo_nats=103.0, kl_nats=28.0, active_units=20),
-        "dae": _result("ae", recon_nats=60.0, recon_mse=0.01, denoise_gaussian_ratio=0.4),
+        "dae": _result("ae", recon_nats=60.0, recon_mse=0.01, denoise_masking_ratio=0.4),
     }
     text = family.render_table(ROWS, results, PUBLISHED, EXPECTATIONS, command="cmd --x")
     assert "`cmd --x`" in text and "3 epochs" in text and "K=50" in text
@@ -67,6 +67,6 @@ def test_render_lists_only_rows_with_results_and_judges_each_expectation():
     }
     assert verdicts["IWAE below the plain VAE (test NLL)"] == "yes"
     assert verdicts["VampPrior below the plain VAE"] == "not run"
-    assert verdicts["denoising AE maps noisy inputs towards the clean ones (ratio < 1)"] == "yes"
+    assert verdicts["denoising AE maps masked inputs towards the clean ones (ratio < 1)"] == "yes"
     for p in PUBLISHED:
         assert p["source"] in text

@@ -51,6 +51,7 @@ def make_group_runner(exp: build.Experiment, num_examples: int):
         # a member's state unchanged on a non-finite step; train_group counts those steps.
         stop_on_nonfinite=False,
         labelled_batch_size=exp.labelled_batch_size,
+        unroll=settings.scan_unroll,
     )
 
     def member(state, data, train_key, data_key, binarize_key, hparams, num_steps):

@@ -104,6 +104,7 @@ def make_chunk_runner(
     stop_on_nonfinite: bool = True,
     labelled_batch_size: int = 0,
     record_indices: bool = False,
+    unroll: int = 1,
 ):
     """Returns ``(run, steps_per_call)``; ``run(state, data, train_key, hparams, num_steps)`` runs
     ``num_steps <= steps_per_call`` steps in one ``lax.scan`` and returns ``(state, metrics)``.
@@ -114,7 +115,10 @@ def make_chunk_runner(
     non-finite step, so the returned state is the last finite one. With
     ``labelled_batch_size > 0`` each batch also carries that many examples of ``data.labelled``
     (see :func:`labelled_batch`). With ``record_indices``, ``metrics["index"]`` is
-    ``int32[steps_per_call, batch_size]``: the example ids each step read.
+    ``int32[steps_per_call, batch_size]``: the example ids each step read. ``unroll`` steps are
+    unrolled per iteration of the scan's loop (``lax.scan(unroll=...)``, same results): XLA:CPU
+    runs convolutions inside a rolled loop body about 10x slower than in straight-line code
+    (measured on the conv VAE step, 88 vs 1032 examples/s), so conv models unroll the chunk.
     """
     labelled_key = subkey(data_key, "labelled_batch")
     steps_per_epoch = num_examples // batch_size
@@ -160,7 +164,9 @@ def make_chunk_runner(
             metrics = dict(metrics, active=active, step=step_before)
             return (st, halted), metrics
 
-        (state, _), metrics = jax.lax.scan(body, (state, jnp.bool_(False)), jnp.arange(k))
+        (state, _), metrics = jax.lax.scan(
+            body, (state, jnp.bool_(False)), jnp.arange(k), unroll=min(unroll, k)
+        )
         return state, metrics
 
     return jax.jit(run, donate_argnums=(0,)), k

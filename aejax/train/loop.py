@@ -177,6 +177,7 @@ def _train(
         stop_on_nonfinite=settings.on_nonfinite == "stop",
         labelled_batch_size=exp.labelled_batch_size,
         record_indices=settings.log_example_ids,
+        unroll=settings.scan_unroll,
     )
     if settings.debug_checks:
         run_chunk = _with_float_checks(run_chunk)

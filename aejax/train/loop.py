@@ -39,6 +39,7 @@ RESUMABLE_CHANGES = (
     "train.keep_checkpoints",
     "train.progress",
     "train.steps_per_call",
+    "train.scan_unroll",
     "train.log_example_ids",
     "train.debug_checks",
     # Device layout and precision: a run may resume on another number of devices or hardware.

@@ -41,7 +41,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", required=True)
     p.add_argument("--config", default="experiments/vae_mnist.py")
-    p.add_argument("--epochs", type=float, default=1.0)
+    p.add_argument("--epochs", type=int, default=1, help="train.num_epochs of every member")
     p.add_argument("--steps", type=int, default=0, help="train steps instead of epochs if > 0")
     p.add_argument("--iwae_k", type=int, default=8)
     p.add_argument("--num_test", type=int, default=0, help="0: the whole test split")

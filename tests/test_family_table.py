@@ -60,6 +60,7 @@ def test_render_lists_only_rows_with_results_and_judges_each_expectation():
     assert "`cmd --x`" in text and "3 epochs" in text and "K=50" in text
     assert "| vae | " in text and "| iwae | " in text and "| dae | " in text
     assert "| vamp | " not in text  # no result, no row
+    assert "without results at this budget yet: beta_vae" in text
     verdicts = {
         line[2:-2].split(" | ")[0]: line[2:-2].split(" | ")[1]
         for line in text.splitlines()

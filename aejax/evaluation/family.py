@@ -145,6 +145,9 @@ def render_table(
         f"{any_result.get('device', '?')}. Nats per example; dynamic binarisation (training) and "
         "one fixed binarisation of the test set."
     )
+    missing = [name for name in rows if name not in results]
+    if missing:
+        doc.para(f"Rows without results at this budget yet: {', '.join(missing)}.")
     doc.heading("VAE family")
     doc.table(
         ["row", "what", "test NLL (IWAE)", "−ELBO", "KL", "active units", "train s"],

@@ -55,7 +55,7 @@ ROWS = {
         kind="vae",
         what="same + free bits",
     ),
-    "cvae": dict(experiment="cvae_mnist", kind="cvae", what="conditional VAE"),
+    "cvae": dict(experiment="cvae_mnist", kind="cvae", what="conditional VAE, 2 latents"),
     "m2": dict(experiment="m2_mnist", kind="m2", what="M2, 100 labels"),
     "ae_under": dict(experiment="ae_undercomplete_mnist", kind="ae", what="AE", code="under"),
     "ae_complete": dict(experiment="ae_complete_mnist", kind="ae", what="AE", code="complete"),

@@ -103,6 +103,8 @@ def main() -> None:
                         "scripts/evaluate.py",
                         f"--workdir={wd}",
                         f"--iwae_k={args.iwae_k}",
+                        # what the sweep computes per member (aejax.sweep.run.evaluate_member)
+                        "--suite=likelihood",
                         "--progress=false",
                     ],
                     env,

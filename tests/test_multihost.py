@@ -1,6 +1,7 @@
 """Two processes on localhost (jax.distributed over gloo, one CPU device each) train one run
 in a shared workdir: the loss curve equals a one-process run's, only one process writes the
-metric log, and the (orbax, multi-process) checkpoint is committed."""
+metric log, the (orbax, multi-process) checkpoint is committed, and each process holds on its
+device only its half of the training set."""
 
 from __future__ import annotations
 
@@ -20,10 +21,17 @@ CHILD = textwrap.dedent(
     import jax
     from conftest import tiny_config
     from aejax.train import loop
+    placed = []  # the DeviceData the run trained on
+    device_data = loop.device_data
+    loop.device_data = lambda *a, **kw: placed.append(device_data(*a, **kw)) or placed[-1]
     c = tiny_config(**{"train.num_steps": 8, "train.log_every": 2, "train.checkpoint_every": 8})
     summary = loop.train(c, sys.argv[1])
+    images, labels = placed[0].images, placed[0].labels
     print(json.dumps({"processes": jax.process_count(), "devices": jax.device_count(),
-                      "step": summary["step"]}))
+                      "step": summary["step"], "num_examples": images.shape[0],
+                      "rows_held": [sum(s.data.shape[0] for s in x.addressable_shards)
+                                    for x in (images, labels)],
+                      "first_row": images.addressable_shards[0].index[0].start or 0}))
     """
 )
 
@@ -72,10 +80,16 @@ def test_two_processes_match_one(tmp_path):
     )
     outs = [p.communicate(timeout=300) for p in procs]
     assert one.returncode == 0, one.stderr[-2000:]
+    first_rows = []
     for p, (out, err) in zip(procs, outs, strict=True):
         assert p.returncode == 0, err[-2000:]
         info = json.loads(out.strip().splitlines()[-1])
-        assert info == {"processes": 2, "devices": 2, "step": 8}
+        assert info["processes"] == 2 and info["devices"] == 2 and info["step"] == 8
+        # Each process's device holds half of the examples (images and labels), not a copy.
+        assert info["num_examples"] == 512
+        assert info["rows_held"] == [256, 256]
+        first_rows.append(info["first_row"])
+    assert first_rows == [0, 256]
     steps, two = _losses(tmp_path / "two")
     ref_steps, ref = _losses(tmp_path / "one")
     assert steps == ref_steps == [2, 4, 6, 8]  # one writer: no duplicated rows

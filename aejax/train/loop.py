@@ -82,8 +82,19 @@ def describe_run(config: ml_collections.ConfigDict, ds: ArrayDataset, steps_per_
     }
 
 
-def device_data(ds: ArrayDataset, labelled: np.ndarray | None = None) -> DeviceData:
+def device_data(
+    ds: ArrayDataset, labelled: np.ndarray | None = None, mesh: jax.sharding.Mesh | None = None
+) -> DeviceData:
+    """``ds`` (and the labelled pool's ids ``[L]``) on the default device, or with ``mesh``
+    split along the example axis over it (:func:`aejax.train.sharding.shard_examples`)."""
     labels = ds.labels if ds.labels is not None else np.zeros(len(ds), np.int32)
+    if mesh is not None:
+        host = DeviceData(
+            images=np.asarray(ds.images, np.float32),
+            labels=np.asarray(labels, np.int32),
+            labelled=None if labelled is None else np.asarray(labelled, np.int32),
+        )
+        return sharding.shard_examples(host, mesh)
     return DeviceData(
         images=jnp.asarray(ds.images),
         labels=jnp.asarray(labels, jnp.int32),
@@ -183,9 +194,7 @@ def _train(
     if settings.debug_checks:
         run_chunk = _with_float_checks(run_chunk)
     kill_at = preemption.kill_point()
-    data = device_data(train_ds, build.labelled_pool(config, train_ds))
-    if mesh is not None:
-        data = sharding.place(data, sharding.replicated(data, mesh))
+    data = device_data(train_ds, build.labelled_pool(config, train_ds), mesh)
     hparams = build.hparams_as_arrays(exp.hparams)
     # Multi-process: every process trains; only the first writes the metric log.
     writer = MetricWriter(workdir) if jax.process_index() == 0 else _NoWriter()

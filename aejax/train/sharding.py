@@ -8,9 +8,16 @@ replicate). XLA's SPMD partitioner then inserts the gradient all-reduce. Because
 and every key are the same as on one device, the loss curve equals the one-device curve up to
 the float rounding of a different reduction order.
 
-Multi-process (``jax.distributed.initialize``): the mesh spans every process's devices; each
-process holds the (small) dataset, computes the same global batch indices and contributes its
-devices' shard of the batch, so no process ever reads another's examples over the network.
+The device-resident training set is split too (:func:`shard_examples`): each device holds
+``ceil(N / num_devices)`` examples, and the step's gather of a batch by example ids becomes an
+SPMD gather over a sharded operand (XLA inserts the collective: in the compiled CPU step each
+device gathers the ids it holds and one all-reduce of the batch combines them; the dataset never
+moves). The ids, and so the batches, are the same as on one device.
+
+Multi-process (``jax.distributed.initialize``): the mesh spans every process's devices; every
+process computes the same global batch indices and contributes its devices' shard of the batch;
+each process puts on its devices only the rows of the dataset that live there (about
+``N / num_processes`` examples), so device memory per process shrinks with the process count.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from aejax.errors import ConfigError
+from aejax.train.epochs import DeviceData
 from aejax.train.step import StepFn
 
 AXIS = "data"
@@ -100,9 +108,67 @@ def place(tree, shardings):
     return jax.tree_util.tree_map(put, tree, shardings)
 
 
-def replicated(tree, mesh: Mesh):
-    """Shardings replicating every leaf of ``tree`` over the mesh."""
-    return jax.tree_util.tree_map(lambda _: NamedSharding(mesh, P()), tree)
+def shard_examples(data: DeviceData, mesh: Mesh) -> DeviceData:
+    """``data`` (host arrays) on the mesh, split along the example axis over ``"data"``.
+
+    Args:
+      data: NumPy images ``[N, ...]``, labels ``[N]``, and the labelled pool's example ids
+        ``[L]`` or ``None``; every process passes the same values.
+      mesh: the ``"data"`` mesh over ``D`` devices.
+
+    Returns:
+      images ``[N', ...]`` and labels ``[N']``, each device holding ``N' / D`` consecutive
+      rows, with ``N' = D * ceil(N / D)``: when ``D`` does not divide ``N`` the last ``N' - N``
+      rows are zeros that no step reads (the epoch permutation draws ids below ``N``, the
+      labelled pool holds ids below ``N``). ``labelled`` (small) is replicated.
+
+    Each process copies to its devices only the rows those devices hold
+    (:func:`process_rows`); the other processes' rows never reach its devices. The host arrays
+    are still whole in every process: the loaders read the whole split (an IDX file of MNIST
+    size is read in full), which costs host memory only.
+    """
+    num_devices = mesh.devices.size
+    n = np.shape(data.images)[0]
+    padded = -(-n // num_devices) * num_devices
+    rows = process_rows(padded, mesh)
+
+    def split(x):
+        x = np.asarray(x)
+        parts = [_rows(x, start, stop) for start, stop in rows]
+        local = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        sharding = NamedSharding(mesh, P(AXIS))
+        return jax.make_array_from_process_local_data(sharding, local, (padded, *x.shape[1:]))
+
+    labelled = data.labelled
+    if labelled is not None:
+        labelled = jax.make_array_from_process_local_data(
+            NamedSharding(mesh, P()), np.asarray(labelled, np.int32)
+        )
+    return DeviceData(images=split(data.images), labels=split(data.labels), labelled=labelled)
+
+
+def process_rows(num_rows: int, mesh: Mesh) -> list[tuple[int, int]]:
+    """The ``[start, stop)`` row ranges of an ``[num_rows, ...]`` array split over ``"data"``
+    that this process's devices hold, in order, adjacent ranges merged (one range for a mesh
+    over ``jax.devices()``, whose devices are grouped by process)."""
+    index_map = NamedSharding(mesh, P(AXIS)).addressable_devices_indices_map((num_rows,))
+    ranges: list[tuple[int, int]] = []
+    for start, stop in sorted({idx[0].indices(num_rows)[:2] for idx in index_map.values()}):
+        if ranges and ranges[-1][1] == start:
+            ranges[-1] = (ranges[-1][0], stop)
+        else:
+            ranges.append((start, stop))
+    return ranges
+
+
+def _rows(x: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """Rows ``[start, stop)`` of ``x``, with zero rows past its end."""
+    n = x.shape[0]
+    part = x[start:stop]
+    missing = stop - max(start, n)
+    if missing <= 0:
+        return part
+    return np.concatenate([part, np.zeros((missing, *x.shape[1:]), x.dtype)])
 
 
 def abstract_target(state, shardings):

@@ -645,7 +645,9 @@ def build_experiment(
             )
         hparams["labelled_weight"] = n / num_examples
         if not hparams["alpha"]:
-            hparams["alpha"] = 0.1 * n  # Kingma et al. 2014's alpha = 0.1 N, per unlabelled example
+            # Kingma et al.'s alpha = 0.1 N weights the mean labelled cross-entropy against a sum
+            # over the data; per unlabelled example that is 0.1 N / N_l (see objectives.m2).
+            hparams["alpha"] = 0.1 * num_examples / n
     return Experiment(
         model=build_model(config, image_shape, requires),
         objective=objective,

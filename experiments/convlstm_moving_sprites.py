@@ -51,6 +51,7 @@ def get_config(variant: str = "ae"):
     c.train.num_steps = 800
     c.train.log_every = 100
     c.train.checkpoint_every = 400
-    c.train.steps_per_call = 50
+    c.train.steps_per_call = 10
+    c.train.scan_unroll = 10  # conv steps run ~10x faster unrolled on XLA:CPU (train.scan_unroll)
     c.eval.batch_size = 50
     return c

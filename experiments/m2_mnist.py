@@ -2,7 +2,8 @@
 
 Classifier q(y|x) and the conditional VAE are MLPs with two hidden layers of 500 units and 50
 latents, as in the paper; every step sees a batch of 128 unlabelled images and all 100 labelled
-ones; alpha = 0.1 N as in the paper (see aejax/objectives/semi_supervised.py). The paper reports
+ones; alpha = 0.1 N / N_l = 60 per unlabelled example (Kingma et al.'s alpha = 0.1 N; see
+aejax/objectives/semi_supervised.py for the reading and its measured effect). The paper reports
 11.97% test error with 100 labels after long training; evaluation reports the test error beside
 a classifier of the same architecture trained on the same 100 labels alone.
 
@@ -23,5 +24,5 @@ def get_config():
     c.model.classifier.hidden = (500, 500)
     c.data.num_labelled = 100
     c.data.labelled_batch_size = 100
-    c.optimizer.learning_rate = 3e-4
+    c.optimizer.learning_rate = 1e-3
     return c

@@ -1,6 +1,6 @@
 """Conv-type comparison: one conv VAE per conv type on MNIST and Fashion-MNIST, equal budget.
 
-  python scripts/conv_table.py --out results/conv_table [--steps 400] [--num_train 10000]
+  python scripts/conv_table.py --out results/conv_table [--steps 1200] [--num_train 10000]
       [--datasets mnist,fashion-mnist] [--variants standard,separable,...]
 
 For each dataset and variant of ``experiments/conv_vae.py`` it trains ``--steps`` steps of batch
@@ -32,7 +32,7 @@ from absl import app, flags
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 _OUT = flags.DEFINE_string("out", "results/conv_table", "Output path without extension.")
-_STEPS = flags.DEFINE_integer("steps", 400, "Training steps per run (batch 64).")
+_STEPS = flags.DEFINE_integer("steps", 1200, "Training steps per run (batch 64).")
 _NUM_TRAIN = flags.DEFINE_integer("num_train", 10000, "Training images (the first N).")
 _DATASETS = flags.DEFINE_list("datasets", ["mnist", "fashion-mnist"], "IDX dataset names.")
 _VARIANTS = flags.DEFINE_list("variants", None, "Subset of VARIANTS (default: all).")
@@ -176,6 +176,8 @@ def _run(dataset: str, variant: str, data_cache: dict) -> dict:
 
 def _markdown(rows: list[dict], settings: dict) -> str:
     lines = [
+        f"Produced by `python {settings['command']}`.",
+        "",
         f"Budget: {settings['steps']} steps of batch {BATCH} on the first "
         f"{settings['num_train']} training images (dynamically binarised), Adam 1e-3, seed "
         f"{settings['seed']}; test negative ELBO over the whole test split (10,000 images). "

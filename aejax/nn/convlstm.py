@@ -83,12 +83,18 @@ class ConvLSTM(nn.Module):
     ``xs: [B, T, h, w, C_x]`` and an optional initial ``(C, H)`` (zeros when ``None``) ->
     ``(final (C, H), H_1..H_T [B, T, h, w, features])``. ``C_x`` may be 0: a decoder with no input
     just unrolls its state (the forecaster of Shi et al.).
+
+    ``unroll`` is the number of time steps per iteration of the compiled loop; 0 (the default)
+    unrolls the whole sequence, because XLA:CPU runs convolutions inside a rolled loop about ten
+    times slower than in straight-line code (see ``train.scan_unroll``). Long sequences may want
+    a small positive value to bound compile time.
     """
 
     features: int
     kernel_size: Sequence[int] = (5, 5)
     peephole: bool = True
     forget_bias: float = 1.0
+    unroll: int = 0
 
     @nn.compact
     def __call__(self, xs: Array, carry: Carry | None = None) -> tuple[Carry, Array]:
@@ -100,6 +106,7 @@ class ConvLSTM(nn.Module):
             split_rngs={"params": False},
             in_axes=1,
             out_axes=1,
+            unroll=self.unroll if self.unroll > 0 else max(xs.shape[1], 1),
         )
         cell = scan(
             self.features,

@@ -1,0 +1,66 @@
+"""The chunk runner skips inactive steps the same way whether it uses lax.cond or a select."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import struct
+
+from aejax.train.epochs import DeviceData, make_chunk_runner
+
+
+@struct.dataclass
+class Counter:
+    step: jax.Array
+    total: jax.Array  # running sum of the batch means
+
+
+def _step(bad_step: int):
+    """A toy step: adds the batch mean to ``total``; its loss turns NaN at ``bad_step``."""
+
+    def step(st: Counter, batch, key, hparams):
+        del key
+        mean = batch["image"].mean() * hparams["scale"]
+        loss = jnp.where(st.step == bad_step, jnp.nan, mean)
+        new = Counter(step=st.step + 1, total=st.total + mean)
+        return new, {"loss": loss, "finite": jnp.isfinite(loss)}
+
+    return step
+
+
+def _run(unroll: int, bad_step: int, num_steps: int):
+    images = jnp.arange(64 * 2 * 2, dtype=jnp.float32).reshape(64, 2, 2, 1) / 256.0
+    data = DeviceData(images=images, labels=jnp.zeros(64, jnp.int32))
+    run, chunk = make_chunk_runner(
+        _step(bad_step),
+        num_examples=64,
+        batch_size=8,
+        steps_per_call=6,
+        binarize="none",
+        data_key=jax.random.key(1),
+        binarize_key=jax.random.key(2),
+        unroll=unroll,
+    )
+    state = Counter(step=jnp.int32(0), total=jnp.float32(0.0))
+    state, metrics = jax.jit(run)(
+        state, data, jax.random.key(3), {"scale": jnp.float32(2.0)}, jnp.int32(num_steps)
+    )
+    return chunk, state, jax.device_get(metrics)
+
+
+@pytest.mark.parametrize("bad_step,num_steps", [(99, 6), (99, 4), (2, 6)])
+def test_select_and_cond_skip_the_same_steps(bad_step, num_steps):
+    chunk, rolled, m_rolled = _run(1, bad_step, num_steps)
+    _, unrolled, m_unrolled = _run(6, bad_step, num_steps)
+    assert chunk == 6
+    ran = min(num_steps, bad_step + 1)  # the non-finite step runs, then the chunk halts
+    assert m_rolled["active"].sum() == ran
+    np.testing.assert_array_equal(m_rolled["active"], m_unrolled["active"])
+    np.testing.assert_array_equal(m_rolled["finite"], m_unrolled["finite"])
+    np.testing.assert_allclose(m_rolled["loss"], m_unrolled["loss"], rtol=1e-6)
+    assert int(rolled.step) == int(unrolled.step)
+    np.testing.assert_allclose(rolled.total, unrolled.total, rtol=1e-6)
+    # Inactive slots report zeros, whichever mechanism skipped them.
+    assert not m_unrolled["loss"][~m_unrolled["active"]].any()

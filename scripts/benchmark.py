@@ -125,7 +125,13 @@ def run_benchmark(args: argparse.Namespace) -> dict:
     batch_size, steps_per_epoch = exp.train.batch_size, exp.train.steps_per_epoch
     keys = named_keys(exp.seed)
     state = init_state(exp, shape, keys["init"])
-    step_fn = make_train_step(exp.model, exp.objective, exp.tx)
+    # The same step the train loop builds for this config (see aejax.train.loop.train).
+    step_fn = make_train_step(
+        exp.model,
+        exp.objective,
+        exp.tx,
+        keep_state_on_nonfinite=config.train.on_nonfinite == "skip",
+    )
     run_epoch, chunk = make_chunk_runner(
         step_fn,
         num_examples=len(train_ds),

@@ -1,4 +1,5 @@
-"""The chunk runner skips inactive steps the same way whether it uses lax.cond or a select."""
+"""The chunk runner runs the same steps whether it loops with ``while_loop`` (``unroll=1``) or
+with an unrolled scan that skips inactive steps by a select (``unroll>1``)."""
 
 from __future__ import annotations
 
@@ -51,7 +52,7 @@ def _run(unroll: int, bad_step: int, num_steps: int):
 
 
 @pytest.mark.parametrize("bad_step,num_steps", [(99, 6), (99, 4), (2, 6)])
-def test_select_and_cond_skip_the_same_steps(bad_step, num_steps):
+def test_while_loop_and_unrolled_scan_run_the_same_steps(bad_step, num_steps):
     chunk, rolled, m_rolled = _run(1, bad_step, num_steps)
     _, unrolled, m_unrolled = _run(6, bad_step, num_steps)
     assert chunk == 6
@@ -64,3 +65,16 @@ def test_select_and_cond_skip_the_same_steps(bad_step, num_steps):
     np.testing.assert_allclose(rolled.total, unrolled.total, rtol=1e-6)
     # Inactive slots report zeros, whichever mechanism skipped them.
     assert not m_unrolled["loss"][~m_unrolled["active"]].any()
+
+
+@pytest.mark.parametrize("unroll", [1, 6])
+def test_slots_report_step_numbers_and_zeros_after_the_last_active_step(unroll):
+    _, state, m = _run(unroll, bad_step=99, num_steps=4)
+    np.testing.assert_array_equal(m["step"], np.arange(6))
+    np.testing.assert_array_equal(m["active"], np.arange(6) < 4)
+    assert int(state.step) == 4
+    # Each step adds its loss (batch mean times hparams["scale"]) to the total: exactly the four
+    # active slots ran, and each slot holds its own step's loss.
+    np.testing.assert_allclose(float(state.total), m["loss"][:4].sum(), rtol=1e-6)
+    assert np.all(m["loss"][:4] > 0) and len(set(m["loss"][:4].tolist())) == 4
+    assert not m["loss"][4:].any() and not m["finite"][4:].any()

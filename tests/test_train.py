@@ -54,6 +54,28 @@ def test_nonfinite_batch_leaves_state_unchanged(key):
     assert params_sha256(new.params) == params_sha256(state.params)
 
 
+def test_unguarded_step_reports_a_nonfinite_batch_and_applies_its_update(key):
+    """keep_state_on_nonfinite=False (train.on_nonfinite=stop): no select over the state; the
+    caller learns of the bad step from ``finite`` and must discard what the step returned."""
+    config = tiny_config()
+    ds, exp = _experiment(config)
+    state = init_state(exp, ds.info.shape, key)
+    step = jax.jit(make_train_step(exp.model, exp.objective, exp.tx, keep_state_on_nonfinite=False))
+    hp = build.hparams_as_arrays(exp.hparams)
+    images = jnp.asarray(ds.images[:32]).at[0, 0, 0, 0].set(jnp.nan)
+    new, m = step(state, {"image": images}, named_keys(0)["train"], hp)
+    assert not bool(m["finite"])
+    assert not np.isfinite(float(m["loss"]))
+    leaves = jax.tree_util.tree_leaves(new.params)
+    assert not all(np.isfinite(np.asarray(leaf)).all() for leaf in leaves)
+    # On finite data both variants give the same bits.
+    clean = {"image": jnp.asarray(ds.images[:32])}
+    guarded = jax.jit(make_train_step(exp.model, exp.objective, exp.tx))
+    a, _ = step(state, clean, named_keys(0)["train"], hp)
+    b, _ = guarded(state, clean, named_keys(0)["train"], hp)
+    assert params_sha256(a.params) == params_sha256(b.params)
+
+
 def test_beta_is_an_array_so_changing_it_does_not_recompile(key):
     config = tiny_config()
     ds, exp = _experiment(config)

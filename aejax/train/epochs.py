@@ -70,7 +70,10 @@ def gather_batch(
 ) -> Batch:
     x = data.images[idx]
     if binarize == "dynamic":
-        x = binarize_dynamic(binarize_key, epoch, idx, x)
+        # The barrier materialises the float32 batch once. Without it XLA:CPU keeps the boolean
+        # draw and converts it separately for each consumer (the first matmul, the likelihood),
+        # single-threaded: ~10% of the reference MLP VAE's CPU step (same bits either way).
+        x = jax.lax.optimization_barrier(binarize_dynamic(binarize_key, epoch, idx, x))
     return {"image": x, "label": data.labels[idx], "index": idx}
 
 
@@ -107,21 +110,23 @@ def make_chunk_runner(
     unroll: int = 1,
 ):
     """Returns ``(run, steps_per_call)``; ``run(state, data, train_key, hparams, num_steps)`` runs
-    ``num_steps <= steps_per_call`` steps in one ``lax.scan`` and returns ``(state, metrics)``.
+    ``num_steps <= steps_per_call`` steps in one dispatch and returns ``(state, metrics)``.
 
     ``num_steps`` is an array, so every chunk length shares one compiled program. ``metrics`` holds
-    ``[steps_per_call]`` arrays of each step metric plus ``active`` (the step ran) and ``step``.
-    With ``stop_on_nonfinite`` the remaining steps of the chunk are skipped after the first
-    non-finite step, so the returned state is the last finite one. With
+    ``[steps_per_call]`` arrays of each step metric (zeros in slots that did not run) plus
+    ``active`` (the slot ran) and ``step`` (the step number of the slot). With
+    ``stop_on_nonfinite`` the chunk ends after the first non-finite step; the returned state is
+    then whatever that step returned (the last finite one when ``step_fn`` keeps its state on a
+    non-finite step, see :func:`aejax.train.step.make_train_step`). With
     ``labelled_batch_size > 0`` each batch also carries that many examples of ``data.labelled``
     (see :func:`labelled_batch`). With ``record_indices``, ``metrics["index"]`` is
-    ``int32[steps_per_call, batch_size]``: the example ids each step read. ``unroll`` steps are
-    unrolled per iteration of the scan's loop (``lax.scan(unroll=...)``, same results): XLA:CPU
-    runs convolutions inside a rolled loop body about 10x slower than in straight-line code
-    (measured on the conv VAE step, 88 vs 1032 examples/s), so conv models unroll the chunk.
-    An unrolled chunk also replaces the ``lax.cond`` that skips inactive steps by a select, for
-    the same reason; a chunk shorter than ``steps_per_call`` then computes (and discards) its
-    inactive steps, so conv configs keep ``log_every`` and ``checkpoint_every`` multiples of it.
+    ``int32[steps_per_call, batch_size]``: the example ids each step read.
+
+    ``unroll == 1`` runs the steps in a ``lax.while_loop``. ``unroll > 1`` runs a scan with that
+    many steps per loop iteration instead (``lax.scan(unroll=...)``, same results): XLA:CPU runs
+    convolutions inside a rolled loop body about 10x slower than in straight-line code (measured
+    on the conv VAE step, 88 vs 1032 examples/s), so conv models unroll the chunk; see
+    :func:`_unrolled_chunk` for what that costs a short chunk.
     """
     labelled_key = subkey(data_key, "labelled_batch")
     steps_per_epoch = num_examples // batch_size
@@ -129,8 +134,17 @@ def make_chunk_runner(
 
     def run(state: TrainState, data: DeviceData, train_key, hparams: HParams, num_steps: Array):
         epoch0 = state.step // steps_per_epoch
-        # A chunk spans at most two epochs because k <= steps_per_epoch.
-        perms = jnp.stack([epoch_permutation(data_key, epoch0 + j, num_examples) for j in range(2)])
+        # A chunk spans at most two epochs because k <= steps_per_epoch. The second epoch's
+        # order is drawn only when the chunk reaches it: a permutation of MNIST's 60k examples
+        # is two sorts, ~30 ms on a CPU core, as much as ~6 reference VAE steps.
+        first = epoch_permutation(data_key, epoch0, num_examples)
+        crosses = state.step % steps_per_epoch + num_steps > steps_per_epoch
+        second = jax.lax.cond(
+            crosses,
+            lambda: epoch_permutation(data_key, epoch0 + 1, num_examples),
+            lambda: first,
+        )
+        perms = jnp.stack([first, second])
 
         def one_step(st: TrainState):
             epoch = st.step // steps_per_epoch
@@ -152,34 +166,67 @@ def make_chunk_runner(
             st, metrics = step_fn(st, batch, train_key, hparams)
             return st, dict(metrics, index=idx) if record_indices else metrics
 
-        metric_shapes = jax.eval_shape(lambda st: one_step(st)[1], state)
-
-        def skip(st: TrainState):
-            return st, jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), metric_shapes)
-
-        def body(carry, i):
-            st, halted = carry
-            active = (i < num_steps) & ~halted
-            step_before = st.step
-            if unroll > 1:
-                # Compute the step and keep its result only when active: XLA:CPU also runs
-                # convolutions inside lax.cond branches ~10x slower (ConvLSTM step: 0.27 s plain,
-                # 2.7 s in a cond). Costs a wasted step per inactive slot (a short last chunk).
-                new, metrics = one_step(st)
-                st = jax.tree_util.tree_map(lambda a, b: jnp.where(active, a, b), new, st)
-                metrics = jax.tree_util.tree_map(
-                    lambda m: jnp.where(active, m, jnp.zeros_like(m)), metrics
-                )
-            else:
-                st, metrics = jax.lax.cond(active, one_step, skip, st)
-            if stop_on_nonfinite:
-                halted = halted | (active & ~metrics["finite"])
-            metrics = dict(metrics, active=active, step=step_before)
-            return (st, halted), metrics
-
-        (state, _), metrics = jax.lax.scan(
-            body, (state, jnp.bool_(False)), jnp.arange(k), unroll=min(unroll, k)
-        )
-        return state, metrics
+        if unroll > 1:
+            return _unrolled_chunk(one_step, state, num_steps, k, unroll, stop_on_nonfinite)
+        return _while_chunk(one_step, state, num_steps, k, stop_on_nonfinite)
 
     return jax.jit(run, donate_argnums=(0,)), k
+
+
+def _while_chunk(one_step, state, num_steps: Array, k: int, stop_on_nonfinite: bool):
+    """Runs ``one_step`` while ``i < num_steps`` (and no non-finite step halted the chunk),
+    writing step ``i``'s metrics into row ``i`` of ``[k]`` buffers that start at zero.
+
+    A ``while_loop`` runs exactly the active steps; the alternative, a ``k``-step scan that skips
+    inactive steps with ``lax.cond``, copies the whole train state through the cond's branches on
+    every step (~7% of the reference MLP VAE's CPU step).
+    """
+    metric_shapes = jax.eval_shape(lambda st: one_step(st)[1], state)
+    buffers = jax.tree_util.tree_map(lambda s: jnp.zeros((k, *s.shape), s.dtype), metric_shapes)
+    step0 = state.step
+
+    def keep_going(carry):
+        i, _, halted, _ = carry
+        return (i < num_steps) & ~halted
+
+    def body(carry):
+        i, st, halted, bufs = carry
+        st, metrics = one_step(st)
+        bufs = jax.tree_util.tree_map(
+            lambda buf, m: jax.lax.dynamic_update_index_in_dim(buf, m, i, 0), bufs, metrics
+        )
+        if stop_on_nonfinite:
+            halted = ~metrics["finite"]
+        return i + 1, st, halted, bufs
+
+    ran, state, _, metrics = jax.lax.while_loop(
+        keep_going, body, (jnp.int32(0), state, jnp.bool_(False), buffers)
+    )
+    slots = jnp.arange(k)
+    metrics = dict(metrics, active=slots < ran, step=(step0 + slots).astype(step0.dtype))
+    return state, metrics
+
+
+def _unrolled_chunk(one_step, state, num_steps: Array, k: int, unroll: int, stop_on_nonfinite):
+    """A ``k``-step scan, ``unroll`` steps per loop iteration, that computes every step and keeps
+    the active ones with a select: XLA:CPU runs convolutions inside a ``lax.cond`` branch (or a
+    rolled loop body) ~10x slower (ConvLSTM step: 0.27 s plain, 2.7 s in a cond). Inactive slots
+    (a short last chunk) are computed and discarded, so conv configs keep ``log_every`` and
+    ``checkpoint_every`` multiples of ``steps_per_call``."""
+    step0 = state.step
+
+    def body(carry, i):
+        st, halted = carry
+        active = (i < num_steps) & ~halted
+        new, metrics = one_step(st)
+        st = jax.tree_util.tree_map(lambda a, b: jnp.where(active, a, b), new, st)
+        metrics = jax.tree_util.tree_map(lambda m: jnp.where(active, m, jnp.zeros_like(m)), metrics)
+        if stop_on_nonfinite:
+            halted = halted | (active & ~metrics["finite"])
+        return (st, halted), dict(metrics, active=active)
+
+    (state, _), metrics = jax.lax.scan(
+        body, (state, jnp.bool_(False)), jnp.arange(k), unroll=min(unroll, k)
+    )
+    metrics["step"] = (step0 + jnp.arange(k)).astype(step0.dtype)
+    return state, metrics

@@ -28,7 +28,7 @@ from aejax.train.epochs import DeviceData, make_chunk_runner
 from aejax.train.logging import MetricWriter, read_jsonl
 from aejax.train.rng import named_keys
 from aejax.train.state import TrainState, params_sha256
-from aejax.train.step import make_train_step
+from aejax.train.step import make_train_step, param_norm
 
 # Keys that may change between a run and its resumption (they do not change what a step computes).
 RESUMABLE_CHANGES = (
@@ -177,7 +177,15 @@ def _train(
     _truncate_metrics(workdir / "metrics.jsonl", after_step=start or 0)
     examples_log = _ExampleLog(workdir, settings.log_example_ids, start or 0)
 
-    step_fn = make_train_step(exp.model, exp.objective, exp.tx)
+    # on_nonfinite=stop discards the state of a non-finite step (it stops before any save), so
+    # only skip needs the step to keep its state.
+    step_fn = make_train_step(
+        exp.model,
+        exp.objective,
+        exp.tx,
+        keep_state_on_nonfinite=settings.on_nonfinite == "skip",
+    )
+    norm_of_params = jax.jit(param_norm)
     run_chunk, chunk_len = make_chunk_runner(
         step_fn if mesh is None else sharding.shard_batch(step_fn, mesh),
         num_examples=len(train_ds),
@@ -240,6 +248,7 @@ def _train(
             if step % settings.log_every == 0 or step == total:
                 scalars = {k: float(np.mean(v)) for k, v in window.items() if v}
                 scalars["skipped_steps"] = skipped
+                scalars["param_norm"] = float(norm_of_params(state.params))
                 writer.write(step, scalars)
                 progress.set_postfix(loss=f"{scalars.get('loss', float('nan')):.2f}")
                 window = {}

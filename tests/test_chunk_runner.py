@@ -78,3 +78,41 @@ def test_slots_report_step_numbers_and_zeros_after_the_last_active_step(unroll):
     np.testing.assert_allclose(float(state.total), m["loss"][:4].sum(), rtol=1e-6)
     assert np.all(m["loss"][:4] > 0) and len(set(m["loss"][:4].tolist())) == 4
     assert not m["loss"][4:].any() and not m["finite"][4:].any()
+
+
+def test_loop_orders_match_the_orders_a_chunk_draws_itself():
+    from aejax.train.epochs import chunk_orders, epoch_permutation
+    from aejax.train.loop import EpochOrders
+
+    key, n, b = jax.random.key(5), 64, 8  # 8 steps per epoch
+    orders = EpochOrders(key, n)
+    for epoch in (0, 1, 3):
+        got = np.asarray(orders.get(epoch))
+        want = [np.asarray(epoch_permutation(key, jnp.int32(e), n)) for e in (epoch, epoch + 1)]
+        np.testing.assert_array_equal(got, np.stack(want))
+        assert sorted(got[0].tolist()) == list(range(n)) and not (got[0] == got[1]).all()
+    # A chunk that reaches the next epoch draws both orders, as the loop passes them ...
+    crossing = np.asarray(chunk_orders(key, jnp.int32(8 * 3 + 5), jnp.int32(6), n, b))
+    np.testing.assert_array_equal(crossing, np.asarray(orders.get(3)))
+    # ... and one that stays in its epoch reads only row 0.
+    inside = np.asarray(chunk_orders(key, jnp.int32(8 * 3), jnp.int32(8), n, b))
+    np.testing.assert_array_equal(inside[0], np.asarray(orders.get(3))[0])
+
+
+def test_runner_given_orders_reads_the_same_batches():
+    images = jnp.arange(64 * 2 * 2, dtype=jnp.float32).reshape(64, 2, 2, 1) / 256.0
+    data = DeviceData(images=images, labels=jnp.zeros(64, jnp.int32))
+    options = dict(num_examples=64, batch_size=8, steps_per_call=6, binarize="none")
+    key = jax.random.key(1)
+    run, _ = make_chunk_runner(
+        _step(99), data_key=key, binarize_key=key, record_indices=True, **options
+    )
+    from aejax.train.loop import EpochOrders
+
+    hp = {"scale": jnp.float32(1.0)}
+    start = Counter(step=jnp.int32(5), total=jnp.float32(0.0))  # crosses into epoch 1
+    _, drawn = run(start, data, key, hp, jnp.int32(6))
+    start = Counter(step=jnp.int32(5), total=jnp.float32(0.0))
+    _, given = run(start, data, key, hp, jnp.int32(6), EpochOrders(key, 64).get(0))
+    np.testing.assert_array_equal(np.asarray(drawn["index"]), np.asarray(given["index"]))
+    assert len(set(np.asarray(drawn["index"]).ravel().tolist())) > 8

@@ -49,6 +49,28 @@ def epoch_permutation(data_key: PRNGKey, epoch: Array, num_examples: int) -> Arr
     return jax.random.permutation(jax.random.fold_in(data_key, epoch), num_examples)
 
 
+def chunk_orders(
+    data_key: PRNGKey, step: Array, num_steps: Array, num_examples: int, batch_size: int
+) -> Array:
+    """``int32[2, num_examples]``: the example order of the epoch holding ``step`` and of the
+    next one, which a chunk of ``num_steps`` steps from ``step`` may reach.
+
+    The second order is drawn only when the chunk reaches it (otherwise row 1 repeats row 0): a
+    permutation of MNIST's 60k examples is two sorts, ~30 ms on a CPU core, as much as ~6
+    reference VAE steps. The train loop computes each epoch's order once and passes both rows
+    to the runner (``orders``), so chunks shorter than an epoch do not redraw it.
+    """
+    steps_per_epoch = num_examples // batch_size
+    epoch0 = step // steps_per_epoch
+    first = epoch_permutation(data_key, epoch0, num_examples)
+    second = jax.lax.cond(
+        step % steps_per_epoch + num_steps > steps_per_epoch,
+        lambda: epoch_permutation(data_key, epoch0 + 1, num_examples),
+        lambda: first,
+    )
+    return jnp.stack([first, second])
+
+
 def make_batch_fn(
     num_examples: int, batch_size: int, binarize: str, data_key: PRNGKey, binarize_key: PRNGKey
 ) -> Callable[[DeviceData, Array], Batch]:
@@ -112,7 +134,10 @@ def make_chunk_runner(
     """Returns ``(run, steps_per_call)``; ``run(state, data, train_key, hparams, num_steps)`` runs
     ``num_steps <= steps_per_call`` steps in one dispatch and returns ``(state, metrics)``.
 
-    ``num_steps`` is an array, so every chunk length shares one compiled program. ``metrics`` holds
+    ``num_steps`` is an array, so every chunk length shares one compiled program. ``orders``, when
+    given, is ``int32[2, num_examples]``: the example orders of the epoch holding ``state.step``
+    and of the next (:func:`epoch_permutation`); otherwise the chunk draws them
+    (:func:`chunk_orders`). ``metrics`` holds
     ``[steps_per_call]`` arrays of each step metric (zeros in slots that did not run) plus
     ``active`` (the slot ran) and ``step`` (the step number of the slot). With
     ``stop_on_nonfinite`` the chunk ends after the first non-finite step; the returned state is
@@ -132,19 +157,19 @@ def make_chunk_runner(
     steps_per_epoch = num_examples // batch_size
     k = max(1, min(steps_per_call, steps_per_epoch))
 
-    def run(state: TrainState, data: DeviceData, train_key, hparams: HParams, num_steps: Array):
+    def run(
+        state: TrainState,
+        data: DeviceData,
+        train_key,
+        hparams: HParams,
+        num_steps: Array,
+        orders: Array | None = None,
+    ):
         epoch0 = state.step // steps_per_epoch
-        # A chunk spans at most two epochs because k <= steps_per_epoch. The second epoch's
-        # order is drawn only when the chunk reaches it: a permutation of MNIST's 60k examples
-        # is two sorts, ~30 ms on a CPU core, as much as ~6 reference VAE steps.
-        first = epoch_permutation(data_key, epoch0, num_examples)
-        crosses = state.step % steps_per_epoch + num_steps > steps_per_epoch
-        second = jax.lax.cond(
-            crosses,
-            lambda: epoch_permutation(data_key, epoch0 + 1, num_examples),
-            lambda: first,
-        )
-        perms = jnp.stack([first, second])
+        # A chunk spans at most two epochs because k <= steps_per_epoch.
+        perms = orders
+        if perms is None:
+            perms = chunk_orders(data_key, state.step, num_steps, num_examples, batch_size)
 
         def one_step(st: TrainState):
             epoch = st.step // steps_per_epoch

@@ -24,7 +24,7 @@ from aejax.defaults import flatten
 from aejax.errors import ConfigError, DataError, NonFiniteError
 from aejax.train import preemption, sharding
 from aejax.train.checkpoint import Checkpointer
-from aejax.train.epochs import DeviceData, make_chunk_runner
+from aejax.train.epochs import DeviceData, epoch_permutation, make_chunk_runner
 from aejax.train.logging import MetricWriter, read_jsonl
 from aejax.train.rng import named_keys
 from aejax.train.state import TrainState, params_sha256
@@ -120,6 +120,28 @@ def _check_same_config(workdir: pathlib.Path, config: ml_collections.ConfigDict)
         )
 
 
+class EpochOrders:
+    """Each epoch's example order, drawn once (``epoch_permutation``) and kept while chunks of
+    that epoch run: ``get(epoch)`` is ``int32[2, N]``, the orders of ``epoch`` and ``epoch + 1``,
+    as the chunk runner's ``orders`` argument takes them."""
+
+    def __init__(self, data_key, num_examples: int):
+        self._draw = jax.jit(lambda e: epoch_permutation(data_key, e, num_examples))
+        self._cache: dict[int, jax.Array] = {}
+        self._pair: tuple[int, jax.Array] | None = None
+
+    def _order(self, epoch: int) -> jax.Array:
+        if epoch not in self._cache:
+            self._cache = {e: o for e, o in self._cache.items() if e >= epoch - 1}
+            self._cache[epoch] = self._draw(jnp.int32(epoch))
+        return self._cache[epoch]
+
+    def get(self, epoch: int) -> jax.Array:
+        if self._pair is None or self._pair[0] != epoch:
+            self._pair = (epoch, jnp.stack([self._order(epoch), self._order(epoch + 1)]))
+        return self._pair[1]
+
+
 def _nonfinite_message(metrics: dict, i: int, step: int, last_good: int | None) -> str:
     bad = [
         k
@@ -208,6 +230,7 @@ def _train(
     writer = MetricWriter(workdir) if jax.process_index() == 0 else _NoWriter()
     step = int(state.step)
     total = settings.num_steps
+    epoch_orders = EpochOrders(keys["data"], len(train_ds))
     progress = _progress(settings.progress, total, step)
     window: dict[str, list] = {}
     skipped = 0
@@ -227,7 +250,10 @@ def _train(
             )
             if kill_at is not None and kill_at[0] > step:
                 n = min(n, kill_at[0] - step)
-            state, metrics = run_chunk(state, data, keys["train"], hparams, jnp.int32(n))
+            orders = (
+                None if mesh is not None else epoch_orders.get(step // settings.steps_per_epoch)
+            )
+            state, metrics = run_chunk(state, data, keys["train"], hparams, jnp.int32(n), orders)
             metrics = jax.device_get(metrics)
             examples_log.write(metrics)
             active = metrics["active"]
@@ -317,9 +343,9 @@ def _with_float_checks(run_chunk):
 
     checked = jax.jit(checkify.checkify(run_chunk, errors=checkify.float_checks))
 
-    def run(state, data, train_key, hparams, num_steps):
+    def run(state, data, train_key, hparams, num_steps, orders=None):
         first = int(state.step)
-        err, out = checked(state, data, train_key, hparams, num_steps)
+        err, out = checked(state, data, train_key, hparams, num_steps, orders)
         message = err.get()
         if message is not None:
             raise NonFiniteError(

@@ -38,6 +38,12 @@ def main(argv: list[str]) -> None:
             "committed; rerun the same command to continue"
         )
         return
+    if summary.get("steps_this_session") == 0:
+        print(
+            f"{_WORKDIR.value} is already trained to step {summary['step']} (nothing to do; "
+            f"{summary['examples_per_s_total']:.0f} examples/s over its sessions)"
+        )
+        return
     print(
         f"trained to step {summary['step']} in {summary['wall_time_s']:.1f} s "
         f"({summary['examples_per_s']:.0f} examples/s); outputs in {_WORKDIR.value}"

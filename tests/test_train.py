@@ -145,6 +145,36 @@ def test_resume_continues_the_same_stream(tmp_path):
         json.loads(x)["step"] for x in (tmp_path / "parts/metrics.jsonl").read_text().splitlines()
     ]
     assert steps == [10, 20, 30, 40]
+    # Totals add the two sessions; a rerun of the finished command trains nothing and keeps them.
+    first = json.loads((tmp_path / "parts/summary.json").read_text())
+    assert first == resumed
+    assert resumed["steps_trained_total"] == 40 and resumed["steps_this_session"] == 20
+    again = train(tiny_config(), tmp_path / "parts")
+    assert again["steps_this_session"] == 0 and again["examples_per_s"] == 0.0
+    assert again["steps_trained_total"] == 40
+    assert again["training_time_s_total"] == resumed["training_time_s_total"]
+    assert again["examples_per_s_total"] == resumed["examples_per_s_total"] > 0
+    batch = tiny_config().train.batch_size
+    np.testing.assert_allclose(
+        again["examples_per_s_total"], 40 * batch / again["training_time_s_total"], rtol=1e-9
+    )
+
+
+def test_training_totals_ignore_a_summary_from_beyond_the_resumed_step(tmp_path):
+    from aejax.train.loop import _training_totals
+
+    path = tmp_path / "summary.json"
+    path.write_text(json.dumps({"step": 50, "steps_this_session": 50, "wall_time_s": 5.0}))
+    # Resumed from step 30 (an older checkpoint): the summary at step 50 is not this history.
+    assert _training_totals(path, 30, 10, 2.0) == {
+        "steps_trained_total": 10,
+        "training_time_s_total": 2.0,
+    }
+    # Resumed from step 50: its 50 steps in 5 s count, written before totals existed.
+    assert _training_totals(path, 50, 10, 2.0) == {
+        "steps_trained_total": 60,
+        "training_time_s_total": 7.0,
+    }
 
 
 def test_unrolled_chunks_train_the_same_run(tmp_path):

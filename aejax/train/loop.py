@@ -300,6 +300,7 @@ def _train(
     ckpt.close()
     wall = time.perf_counter() - t_start
     trained = step - first_step
+    totals = _training_totals(workdir / "summary.json", first_step, trained, wall)
     summary = {
         "step": step,
         "params_sha256": params_sha256(state.params),
@@ -316,9 +317,36 @@ def _train(
         "train_compilations": run_chunk._cache_size(),
         "num_train_examples": len(train_ds),
         "final_train_metrics": _last_row(workdir / "metrics.jsonl"),
+        **totals,
+        "examples_per_s_total": totals["steps_trained_total"]
+        * settings.batch_size
+        / totals["training_time_s_total"]
+        if totals["training_time_s_total"] > 0
+        else 0.0,
     }
     (workdir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def _training_totals(path: pathlib.Path, first_step: int, trained: int, wall: float) -> dict:
+    """``steps_trained_total`` and ``training_time_s_total`` over every session of this run.
+
+    ``wall_time_s`` and ``examples_per_s`` describe one session, so rerunning a finished command
+    (0 steps) would otherwise leave a summary that no longer says how fast the run trained. The
+    previous summary counts only when it is of this run's history (its step <= ``first_step``).
+    """
+    steps, seconds = trained, wall if trained else 0.0
+    if path.exists():
+        try:
+            prev = json.loads(path.read_text())
+        except (OSError, ValueError):
+            prev = {}
+        if prev.get("step", first_step + 1) <= first_step:
+            prev_steps = prev.get("steps_this_session", 0)
+            prev_seconds = prev.get("wall_time_s", 0.0) if prev_steps else 0.0
+            steps += prev.get("steps_trained_total", prev_steps)
+            seconds += prev.get("training_time_s_total", prev_seconds)
+    return {"steps_trained_total": steps, "training_time_s_total": seconds}
 
 
 def _check_same_data(saved: dict | None, run_info: dict, ds: ArrayDataset, workdir) -> None:

@@ -96,6 +96,12 @@ def _test_inputs(config, exp, eval_key):
     return images
 
 
+def _repo_relative(path: str) -> str:
+    """``path`` relative to the repository when it lies inside it (reports stay machine-free)."""
+    resolved = pathlib.Path(path).resolve()
+    return str(resolved.relative_to(REPO)) if resolved.is_relative_to(REPO) else str(path)
+
+
 def _median_or_first(times: list[float]) -> float:
     """The steady-state epoch time: median over epochs after the first (which compiles)."""
     import statistics
@@ -204,7 +210,7 @@ def run_benchmark(args: argparse.Namespace) -> dict:
     nominal = nominal if abs(flops_jaxpr / nominal - 1.0) < 0.01 else None
     flops_used = nominal or flops_jaxpr
     report = {
-        "config": str(args.config),
+        "config": _repo_relative(args.config),
         "epochs": args.epochs,
         "batch_size": batch_size,
         "steps_per_epoch": chunk,

@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 from flax import struct
 
-from aejax.train.epochs import DeviceData, make_chunk_runner
+from aejax.train.epochs import (
+    DeviceData,
+    EpochOrders,
+    chunk_orders,
+    epoch_permutation,
+    make_chunk_runner,
+)
 
 
 @struct.dataclass
@@ -81,9 +87,6 @@ def test_slots_report_step_numbers_and_zeros_after_the_last_active_step(unroll):
 
 
 def test_loop_orders_match_the_orders_a_chunk_draws_itself():
-    from aejax.train.epochs import chunk_orders, epoch_permutation
-    from aejax.train.loop import EpochOrders
-
     key, n, b = jax.random.key(5), 64, 8  # 8 steps per epoch
     orders = EpochOrders(key, n)
     for epoch in (0, 1, 3):
@@ -107,8 +110,6 @@ def test_runner_given_orders_reads_the_same_batches():
     run, _ = make_chunk_runner(
         _step(99), data_key=key, binarize_key=key, record_indices=True, **options
     )
-    from aejax.train.loop import EpochOrders
-
     hp = {"scale": jnp.float32(1.0)}
     start = Counter(step=jnp.int32(5), total=jnp.float32(0.0))  # crosses into epoch 1
     _, drawn = run(start, data, key, hp, jnp.int32(6))

@@ -24,7 +24,7 @@ from aejax.defaults import flatten
 from aejax.errors import ConfigError, DataError, NonFiniteError
 from aejax.train import preemption, sharding
 from aejax.train.checkpoint import Checkpointer
-from aejax.train.epochs import DeviceData, epoch_permutation, make_chunk_runner
+from aejax.train.epochs import DeviceData, EpochOrders, make_chunk_runner
 from aejax.train.logging import MetricWriter, read_jsonl
 from aejax.train.rng import named_keys
 from aejax.train.state import TrainState, params_sha256
@@ -118,28 +118,6 @@ def _check_same_config(workdir: pathlib.Path, config: ml_collections.ConfigDict)
             f"workdir {workdir} holds a run with a different config ({', '.join(changed[:5])} "
             "differ); use a new --workdir, or delete that one to start over"
         )
-
-
-class EpochOrders:
-    """Each epoch's example order, drawn once (``epoch_permutation``) and kept while chunks of
-    that epoch run: ``get(epoch)`` is ``int32[2, N]``, the orders of ``epoch`` and ``epoch + 1``,
-    as the chunk runner's ``orders`` argument takes them."""
-
-    def __init__(self, data_key, num_examples: int):
-        self._draw = jax.jit(lambda e: epoch_permutation(data_key, e, num_examples))
-        self._cache: dict[int, jax.Array] = {}
-        self._pair: tuple[int, jax.Array] | None = None
-
-    def _order(self, epoch: int) -> jax.Array:
-        if epoch not in self._cache:
-            self._cache = {e: o for e, o in self._cache.items() if e >= epoch - 1}
-            self._cache[epoch] = self._draw(jnp.int32(epoch))
-        return self._cache[epoch]
-
-    def get(self, epoch: int) -> jax.Array:
-        if self._pair is None or self._pair[0] != epoch:
-            self._pair = (epoch, jnp.stack([self._order(epoch), self._order(epoch + 1)]))
-        return self._pair[1]
 
 
 def _nonfinite_message(metrics: dict, i: int, step: int, last_good: int | None) -> str:

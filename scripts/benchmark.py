@@ -3,7 +3,7 @@
   AEJAX_DATA_DIR=../shared/data python scripts/benchmark.py --out runs/benchmark.json \
       [--epochs 10] [--config experiments/vae_mnist.py] [--no-torch]
 
-Trains with the library's chunk runner (data on the device, one epoch per ``lax.scan`` dispatch)
+Trains with the library's chunk runner (data on the device, one epoch per dispatch)
 and, when torch is importable, trains ``benchmarks/torch_reference.py`` alternately with it
 (JAX epoch, torch epoch, JAX epoch, ...) so both see the same machine conditions. Writes a JSON
 report and prints a table. Timings on a shared machine are noisy: the report records the load

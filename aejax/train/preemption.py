@@ -2,7 +2,7 @@
 
 Cloud schedulers announce preemption with SIGTERM and kill the process some seconds later.
 :class:`StopRequest` turns SIGTERM into a flag; the loop checks it between chunks (a chunk is one
-``lax.scan`` of at most ``train.steps_per_call`` steps, which cannot be interrupted), saves, waits
+compiled loop of at most ``train.steps_per_call`` steps, which cannot be interrupted), saves, waits
 for the save to commit and returns, so the process exits 0 and a rerun continues from that step.
 
 ``AEJAX_DEBUG_KILL_AT=<step>`` makes a training process send itself SIGKILL right after step

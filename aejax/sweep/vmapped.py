@@ -45,9 +45,9 @@ def make_group_runner(exp: build.Experiment, num_examples: int):
         batch_size=settings.batch_size,
         steps_per_call=settings.steps_per_call,
         binarize=exp.binarize,
-        # Never halt inside the chunk: a per-member halt flag makes the scan's lax.cond predicate
-        # batched, and vmap turns a batched cond into a select over the whole state each step
-        # (measured 3x slower for 8 reference MLP VAEs on CPU). The step itself already leaves
+        # Never halt inside the chunk: a per-member halt flag makes the chunk loop's predicate
+        # batched, and vmap turns that into a select over the whole state each step (measured
+        # 3x slower for 8 reference MLP VAEs on CPU). The step itself already leaves
         # a member's state unchanged on a non-finite step; train_group counts those steps.
         stop_on_nonfinite=False,
         labelled_batch_size=exp.labelled_batch_size,

@@ -74,23 +74,21 @@ def chunk_orders(
 class EpochOrders:
     """Each epoch's example order, drawn once (``epoch_permutation``) and kept while chunks of
     that epoch run: ``get(epoch)`` is ``int32[2, N]``, the orders of ``epoch`` and ``epoch + 1``,
-    as the chunk runner's ``orders`` argument takes them."""
+    as the chunk runner's ``orders`` argument takes them. Moving on to the next epoch reuses the
+    order already drawn for it."""
 
     def __init__(self, data_key, num_examples: int):
         self._draw = jax.jit(lambda e: epoch_permutation(data_key, e, num_examples))
-        self._cache: dict[int, jax.Array] = {}
-        self._pair: tuple[int, jax.Array] | None = None
-
-    def _order(self, epoch: int) -> jax.Array:
-        if epoch not in self._cache:
-            self._cache = {e: o for e, o in self._cache.items() if e >= epoch - 1}
-            self._cache[epoch] = self._draw(jnp.int32(epoch))
-        return self._cache[epoch]
+        self._epoch: int | None = None
+        self._orders: jax.Array | None = None
 
     def get(self, epoch: int) -> jax.Array:
-        if self._pair is None or self._pair[0] != epoch:
-            self._pair = (epoch, jnp.stack([self._order(epoch), self._order(epoch + 1)]))
-        return self._pair[1]
+        if epoch != self._epoch:
+            reuse = self._epoch is not None and epoch == self._epoch + 1
+            first = self._orders[1] if reuse else self._draw(jnp.int32(epoch))
+            self._orders = jnp.stack([first, self._draw(jnp.int32(epoch + 1))])
+            self._epoch = epoch
+        return self._orders
 
 
 def make_batch_fn(

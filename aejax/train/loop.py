@@ -228,6 +228,8 @@ def _train(
             )
             if kill_at is not None and kill_at[0] > step:
                 n = min(n, kill_at[0] - step)
+            # A sharded run draws its orders inside the chunk, where they get the mesh's
+            # placement; an unsharded one reuses each epoch's order across its chunks.
             orders = (
                 None if mesh is not None else epoch_orders.get(step // settings.steps_per_epoch)
             )

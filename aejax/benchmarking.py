@@ -114,6 +114,34 @@ def matmul_gflops(n: int | None = None, reps: int = 5, dtype=jnp.float32) -> flo
     return 2.0 * n**3 / best / 1e9
 
 
+def matmul_reps_for(seconds: float, gflops: float, n: int, max_reps: int = 50) -> int:
+    """How many ``[n, n]`` products at ``gflops`` GFLOP/s fill about ``seconds`` (2 at least)."""
+    per_product = 2.0 * n**3 / (gflops * 1e9)
+    return int(min(max_reps, max(2, math.ceil(seconds / per_product))))
+
+
+def paired_fractions(
+    flops_per_epoch: float, epoch_seconds: Sequence[float], matmul_gflops_after: Sequence[float]
+) -> list[float]:
+    """Each epoch's step rate as a fraction of the matmul rate measured right after it.
+
+    The speed of a shared or virtual machine drifts from one second to the next (on the 2-core
+    VMs this project runs on, the CPU time of identical epochs varies by up to 40%), so the best
+    matmul sample of a run and its median epoch can come from different phases. Pairing each
+    epoch with the matmul rate of the moment puts both under the same conditions, as the JAX /
+    PyTorch comparison pairs alternating epochs.
+
+    Args:
+      flops_per_epoch: matmul FLOPs of one epoch's steps.
+      epoch_seconds: wall time of each epoch.
+      matmul_gflops_after: the matmul rate (GFLOP/s) measured after each epoch, same length.
+    """
+    return [
+        flops_per_epoch / seconds / 1e9 / rate
+        for seconds, rate in zip(epoch_seconds, matmul_gflops_after, strict=True)
+    ]
+
+
 # ----------------------------------------------------------------------------------------------
 # FLOP accounting
 

@@ -97,6 +97,23 @@ def test_matmul_rate_is_positive_on_a_tiny_size():
     assert bm.matmul_gflops(32, reps=2) > 0
 
 
+def test_paired_fractions_divide_each_epochs_rate_by_the_matmul_rate_after_it():
+    times = np.array([2.0, 2.5, 1.9])
+    rates = np.array([200.0, 180.0, 210.0])
+    flops = 4.1e6 * 59_904
+    expected = flops / times / 1e9 / rates
+    np.testing.assert_allclose(bm.paired_fractions(flops, list(times), list(rates)), expected)
+    with pytest.raises(ValueError):
+        bm.paired_fractions(flops, [2.0], [200.0, 180.0])
+
+
+def test_matmul_reps_fill_the_requested_time():
+    # A 2048^2 product is 17.2 GFLOP: at 200 GFLOP/s one takes 86 ms, so 0.5 s is 6 of them.
+    assert bm.matmul_reps_for(0.5, 200.0, 2048) == 6
+    assert bm.matmul_reps_for(0.5, 10.0, 2048) == 2  # 1.7 s a product: still two samples
+    assert bm.matmul_reps_for(60.0, 200.0, 2048, max_reps=50) == 50
+
+
 def test_machine_info_and_memory():
     info = bm.machine_info()
     assert info["num_cores"] >= 1 and info["jax_backend"] == jax.default_backend()
@@ -159,3 +176,5 @@ def test_format_table_reads_the_report_schema(script):
     }
     table = script.format_table(report)
     assert "61.4%" in table and "skipped: --no-torch" in table
+    report["fraction_of_matmul_rate_paired_median"] = 0.637
+    assert "paired median 63.7%" in script.format_table(report)

@@ -104,11 +104,16 @@ def _repo_relative(path: str) -> str:
     return str(resolved.relative_to(REPO)) if resolved.is_relative_to(REPO) else str(path)
 
 
+def _after_warmup(per_epoch: list) -> list:
+    """The entries of the epochs after the first (which compiles); all of them for one epoch."""
+    return per_epoch[1:] if len(per_epoch) > 1 else per_epoch
+
+
 def _median_or_first(times: list[float]) -> float:
     """The steady-state epoch time: median over epochs after the first (which compiles)."""
     import statistics
 
-    return statistics.median(times[1:]) if len(times) > 1 else times[0]
+    return statistics.median(_after_warmup(times))
 
 
 def run_benchmark(args: argparse.Namespace) -> dict:
@@ -213,9 +218,10 @@ def run_benchmark(args: argparse.Namespace) -> dict:
     nominal = bm.NOMINAL_VAE_MNIST_FLOPS_PER_IMAGE
     nominal = nominal if abs(flops_jaxpr / nominal - 1.0) < 0.01 else None
     flops_used = nominal or flops_jaxpr
-    timed = slice(1, None) if len(jax_times) > 1 else slice(None)  # the first epoch compiles
     paired = bm.paired_fractions(
-        flops_used * examples_per_epoch, jax_times[timed], matmul_samples[1:][timed]
+        flops_used * examples_per_epoch,
+        _after_warmup(jax_times),
+        _after_warmup(matmul_samples[1:]),  # [0] was taken before the first epoch
     )
     report = {
         "config": _repo_relative(args.config),
@@ -268,8 +274,8 @@ def run_benchmark(args: argparse.Namespace) -> dict:
     }
     if ref is not None:
         torch_seconds = _median_or_first(torch_times)
-        pairs = [t / j for j, t in zip(jax_times[1:], torch_times[1:], strict=True)] or [
-            torch_times[0] / jax_times[0]
+        pairs = [
+            t / j for j, t in zip(_after_warmup(jax_times), _after_warmup(torch_times), strict=True)
         ]
         report["torch"] = {
             "version": torch_mod.torch.__version__,

@@ -11,7 +11,6 @@ import json
 import logging
 import shutil
 import subprocess
-import time
 
 import jax
 import jax.numpy as jnp
@@ -120,10 +119,8 @@ def test_damaged_newest_checkpoint_is_refused_and_resume_falls_back(
     _damage(mode, workdir / "checkpoints" / "16", runs)
     kw = dict(image_shape=(16, 16, 1), num_train=512)
 
-    start = time.perf_counter()
     with pytest.raises(CheckpointError) as info:
         load_trained(workdir, step=16, **kw)
-    assert time.perf_counter() - start < 10
     message = str(info.value)
     assert "\n" not in message
     assert message.startswith("checkpoint at step 16 ") and "refused: " in message

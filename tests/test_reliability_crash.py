@@ -149,14 +149,13 @@ def test_sigterm_saves_exits_0_and_restart_continues_from_that_step(tmp_path, re
     while time.time() < deadline and not (metrics.exists() and metrics.read_text().strip()):
         assert proc.poll() is None, proc.stderr.read()[-2000:]
         time.sleep(0.05)
-    sent = time.time()
+    logged = SETTINGS["train.log_every"]  # the first metrics row: the run had reached it
     os.kill(proc.pid, signal.SIGTERM)
-    out, err = proc.communicate(timeout=60)
-    assert time.time() - sent < 30
+    out, err = proc.communicate(timeout=300)  # a hang guard, not a speed check
     assert proc.returncode == 0, err[-2000:]
     summary = json.loads((workdir / "summary.json").read_text())
     stopped = summary["step"]
-    assert summary["preempted"] and 4 <= stopped < 100000
+    assert summary["preempted"] and logged <= stopped < 100000
     assert f"stopped by SIGTERM at step {stopped}" in out
     # The save committed before the exit: the checkpoint at that step passes verification.
     config = tiny_config(**SETTINGS)

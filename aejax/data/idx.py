@@ -12,19 +12,19 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
-import pathlib
 import struct
 import zlib
 from collections.abc import Mapping
 
 import numpy as np
 
+from aejax import paths
 from aejax.data.base import ArrayDataset, DatasetInfo, validate_images
 from aejax.errors import DataError
 
 IMAGES_MAGIC = 2051
 LABELS_MAGIC = 2049
-SYSTEM_DATA_DIR = pathlib.Path("/usr/share/datasets")
+SYSTEM_DATA_DIR = "/usr/share/datasets"
 ENV_VAR = "AEJAX_DATA_DIR"
 
 # sha256 of the *uncompressed* IDX files (independent of how they were gzipped), keyed by the
@@ -51,7 +51,7 @@ _PREFIX = {"train": "train", "test": "t10k"}
 
 def canonical_name(filename: str) -> str:
     """``train-images.idx3-ubyte.gz`` -> ``train-images-idx3-ubyte`` (the checksum table key)."""
-    name = pathlib.Path(filename).name
+    name = os.path.basename(os.fspath(filename))
     if name.endswith(".gz"):
         name = name[: -len(".gz")]
     return name.replace(".", "-")
@@ -66,11 +66,11 @@ def name_variants(name: str) -> list[str]:
     return out
 
 
-def _has_idx_files(path: pathlib.Path) -> bool:
+def _has_idx_files(path: paths.Path) -> bool:
     return path.is_dir() and any(path.glob("*idx[13]-ubyte*"))
 
 
-def resolve_dir(name: str, data_dir: str | os.PathLike | None = None) -> pathlib.Path:
+def resolve_dir(name: str, data_dir: paths.PathLike | None = None) -> paths.Path:
     """Finds the directory holding the IDX files of dataset ``name``.
 
     With ``data_dir``: that directory (or ``data_dir/<name>`` when only that holds IDX files).
@@ -81,7 +81,8 @@ def resolve_dir(name: str, data_dir: str | os.PathLike | None = None) -> pathlib
       DataError: listing every path tried and how to make the data available.
     """
     if data_dir is not None:
-        root = pathlib.Path(data_dir).expanduser()
+        paths.require_backend(data_dir)
+        root = paths.resolve(data_dir)
         if not root.is_dir():
             raise DataError(
                 f"data directory '{root}' for dataset '{name}' does not exist; set data.dir to "
@@ -91,8 +92,8 @@ def resolve_dir(name: str, data_dir: str | os.PathLike | None = None) -> pathlib
             if not _has_idx_files(root) and _has_idx_files(root / sub):
                 return root / sub
         return root
-    roots = [pathlib.Path(os.environ[ENV_VAR]).expanduser()] if os.environ.get(ENV_VAR) else []
-    roots.append(SYSTEM_DATA_DIR)
+    roots = [paths.resolve(os.environ[ENV_VAR])] if os.environ.get(ENV_VAR) else []
+    roots.append(paths.resolve(SYSTEM_DATA_DIR))
     tried = [r / v for r in roots for v in name_variants(name)]
     for path in tried:
         if path.is_dir():
@@ -109,7 +110,7 @@ def resolve_dir(name: str, data_dir: str | os.PathLike | None = None) -> pathlib
     )
 
 
-def find_file(directory: pathlib.Path, split: str, kind: str) -> pathlib.Path:
+def find_file(directory: paths.Path, split: str, kind: str) -> paths.Path:
     """The IDX file for ``split`` ("train"/"test") and ``kind`` ("images"/"labels")."""
     dims = "3" if kind == "images" else "1"
     stem = f"{_PREFIX[split]}-{kind}"
@@ -125,7 +126,7 @@ def find_file(directory: pathlib.Path, split: str, kind: str) -> pathlib.Path:
     raise DataError(f"{directory}: no {split} {kind} file; expected one of {', '.join(candidates)}")
 
 
-def read_bytes(path: pathlib.Path) -> bytes:
+def read_bytes(path: paths.Path) -> bytes:
     """The uncompressed content of an IDX file (gunzipped when the name ends in ``.gz``)."""
     try:
         raw = path.read_bytes()
@@ -134,7 +135,7 @@ def read_bytes(path: pathlib.Path) -> bytes:
         raise DataError(f"{path}: cannot read ({e}); the file is damaged or truncated") from e
 
 
-def check_sha256(path: pathlib.Path, data: bytes, expected: str) -> None:
+def check_sha256(path: paths.Path, data: bytes, expected: str) -> None:
     """Compares the sha256 of the uncompressed ``data`` with ``expected`` (hex)."""
     actual = hashlib.sha256(data).hexdigest()
     if actual != expected.lower():
@@ -144,7 +145,7 @@ def check_sha256(path: pathlib.Path, data: bytes, expected: str) -> None:
         )
 
 
-def parse(path: pathlib.Path, data: bytes, magic: int) -> np.ndarray:
+def parse(path: paths.Path, data: bytes, magic: int) -> np.ndarray:
     """Parses IDX ``data`` read from ``path``.
 
     Returns:
@@ -174,7 +175,7 @@ def parse(path: pathlib.Path, data: bytes, magic: int) -> np.ndarray:
     return np.frombuffer(data, np.uint8, offset=header).reshape(shape)
 
 
-def _read(path: pathlib.Path, magic: int, checksums: Mapping[str, str]) -> np.ndarray:
+def _read(path: paths.Path, magic: int, checksums: Mapping[str, str]) -> np.ndarray:
     data = read_bytes(path)
     expected = checksums.get(canonical_name(path.name))
     if expected is not None:
@@ -204,7 +205,7 @@ def load(
     """
     if split not in _PREFIX:
         raise DataError(f"{name}: unknown split '{split}'; valid splits: {', '.join(_PREFIX)}")
-    directory = pathlib.Path(directory)
+    directory = paths.resolve(directory)
     checksums: dict[str, str] = {}
     if verify:
         checksums.update(KNOWN_SHA256.get(name.replace("-", "_").lower(), {}))

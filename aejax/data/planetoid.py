@@ -17,11 +17,11 @@ from __future__ import annotations
 import collections
 import dataclasses
 import os
-import pathlib
 
 import numpy as np
 import scipy.sparse as sp
 
+from aejax import paths
 from aejax.data import safe_pickle
 from aejax.data.idx import ENV_VAR, SYSTEM_DATA_DIR
 from aejax.errors import DataError
@@ -53,11 +53,12 @@ class Graph:
     source: str = ""
 
 
-def resolve_dir(data_dir: str | os.PathLike | None = None) -> pathlib.Path:
+def resolve_dir(data_dir: paths.PathLike | None = None) -> paths.Path:
     """The folder holding ``ind.*`` files: ``data_dir`` (or its ``planetoid/``), else the
     search path."""
     if data_dir is not None:
-        root = pathlib.Path(data_dir).expanduser()
+        paths.require_backend(data_dir)
+        root = paths.resolve(data_dir)
         if not root.is_dir():
             raise DataError(
                 f"data directory '{root}' does not exist; set data.dir to the folder "
@@ -66,8 +67,8 @@ def resolve_dir(data_dir: str | os.PathLike | None = None) -> pathlib.Path:
         if not list(root.glob("ind.*")) and (root / FOLDER).is_dir():
             return root / FOLDER
         return root
-    roots = [pathlib.Path(os.environ[ENV_VAR]).expanduser()] if os.environ.get(ENV_VAR) else []
-    roots.append(SYSTEM_DATA_DIR)
+    roots = [paths.resolve(os.environ[ENV_VAR])] if os.environ.get(ENV_VAR) else []
+    roots.append(paths.resolve(SYSTEM_DATA_DIR))
     for root in roots:
         if (root / FOLDER).is_dir():
             return root / FOLDER
@@ -79,7 +80,7 @@ def resolve_dir(data_dir: str | os.PathLike | None = None) -> pathlib.Path:
 
 
 def load_planetoid(
-    name: str, data_dir: str | os.PathLike | None = None, *, features: bool = True
+    name: str, data_dir: paths.PathLike | None = None, *, features: bool = True
 ) -> Graph:
     """Loads Planetoid dataset ``name`` (``cora``, ``citeseer``, ``pubmed`` or any name whose
     ``ind.<name>.*`` files are in the folder).
@@ -95,7 +96,7 @@ def load_planetoid(
     name = name.lower()
     root = resolve_dir(data_dir)
 
-    def path(suffix: str) -> pathlib.Path:
+    def path(suffix: str) -> paths.Path:
         p = root / f"ind.{name}.{suffix}"
         if not p.is_file():
             if suffix == "allx" and features:
@@ -156,7 +157,7 @@ def load_planetoid(
     )
 
 
-def _adjacency(p: pathlib.Path) -> dict[int, list[int]]:
+def _adjacency(p: paths.Path) -> dict[int, list[int]]:
     obj = safe_pickle.load(p)
     if not isinstance(obj, dict) or not obj:
         raise DataError(
@@ -187,7 +188,7 @@ def _undirected_edges(adjacency: dict[int, list[int]], num_nodes: int) -> np.nda
     return edges.astype(np.int32)
 
 
-def _test_index(p: pathlib.Path) -> np.ndarray:
+def _test_index(p: paths.Path) -> np.ndarray:
     try:
         values = [int(line) for line in p.read_text().split()]
     except (OSError, UnicodeDecodeError, ValueError) as e:
@@ -198,7 +199,7 @@ def _test_index(p: pathlib.Path) -> np.ndarray:
     return index
 
 
-def _one_hot(p: pathlib.Path, num_classes: int | None = None) -> np.ndarray:
+def _one_hot(p: paths.Path, num_classes: int | None = None) -> np.ndarray:
     a = safe_pickle.load(p)
     if not isinstance(a, np.ndarray) or a.ndim != 2 or a.dtype.kind not in "biuf":
         raise DataError(
@@ -217,7 +218,7 @@ def _argmax_or_missing(one_hot: np.ndarray) -> np.ndarray:
     return np.where(one_hot.sum(1) > 0, one_hot.argmax(1), -1).astype(np.int32)
 
 
-def _csr(p: pathlib.Path) -> sp.csr_matrix:
+def _csr(p: paths.Path) -> sp.csr_matrix:
     """Checks the recorded csr state field by field, then builds the matrix."""
     obj = safe_pickle.load(p)
     if not isinstance(obj, safe_pickle.CsrState):

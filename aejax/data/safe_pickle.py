@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import collections
 import io
-import pathlib
 import pickle
 from typing import Any
 
 import numpy as np
 
+from aejax import paths
 from aejax.errors import DataError
 
 _NUMERIC_KINDS = "biuf"
@@ -86,14 +86,14 @@ class _RestrictedUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError("persistent ids are not allowed")
 
 
-def load(path: str | pathlib.Path) -> Any:
+def load(path: paths.PathLike) -> Any:
     """Unpickles ``path`` (Python 2 protocol-2 pickles, latin-1 strings) allowing only data.
 
     Raises:
       DataError: naming the file, when it is missing, malformed, or references anything outside
         :data:`ALLOWED_GLOBALS`.
     """
-    path = pathlib.Path(path)
+    path = paths.resolve(path)
     try:
         data = path.read_bytes()
     except OSError as e:

@@ -8,11 +8,11 @@ std, ``ddof=0``), beside Kipf & Welling's published numbers when the setting has
 from __future__ import annotations
 
 import json
-import pathlib
 
 import jax
 import numpy as np
 
+from aejax import paths
 from aejax.graph import evaluation
 from aejax.graph.build import build_graph_experiment, load_graph
 from aejax.graph.train import device_inputs, load_run_params, run_split
@@ -21,9 +21,9 @@ from aejax.train.restore import load_config
 METRICS = ("test_auc", "test_ap", "val_auc", "val_ap", "cluster_acc", "cluster_nmi")
 
 
-def evaluate_graph(workdir: str | pathlib.Path) -> dict:
+def evaluate_graph(workdir: paths.PathLike) -> dict:
     """Scores every run in ``workdir``; returns (and writes to ``eval.json``) the results."""
-    workdir = pathlib.Path(workdir)
+    workdir = paths.resolve(workdir)
     config = load_config(workdir)
     graph = load_graph(config)
     exp = build_graph_experiment(config, graph)
@@ -61,7 +61,7 @@ def evaluate_graph(workdir: str | pathlib.Path) -> dict:
         else None,
         "runs": runs,
     }
-    (workdir / "eval.json").write_text(json.dumps(result, indent=2) + "\n")
+    paths.write_text(workdir / "eval.json", json.dumps(result, indent=2) + "\n")
     return result
 
 

@@ -13,7 +13,6 @@ terms), ``runs/<r>/params.msgpack`` (final parameters, flax msgpack: no pickle) 
 from __future__ import annotations
 
 import json
-import pathlib
 import time
 
 import jax
@@ -23,7 +22,7 @@ import numpy as np
 from flax import serialization
 from jax.experimental import sparse
 
-from aejax import build
+from aejax import build, paths
 from aejax.data.planetoid import Graph
 from aejax.errors import CheckpointError, NonFiniteError
 from aejax.graph.build import GraphExperiment, build_graph_experiment, load_graph
@@ -69,12 +68,11 @@ def init_params(exp: GraphExperiment, batch: dict, run: int, init_fn=None) -> di
     return init_fn(key, batch.get("features"), batch["graph"])["params"]
 
 
-def train_graph(config: ml_collections.ConfigDict, workdir: str | pathlib.Path) -> dict:
+def train_graph(config: ml_collections.ConfigDict, workdir: paths.PathLike) -> dict:
     """Trains (or finishes) every run of the graph experiment ``config`` in ``workdir``."""
-    workdir = pathlib.Path(workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
+    workdir = paths.check_writable(workdir)
     _check_same_config(workdir, config)
-    (workdir / "config.json").write_text(config.to_json_best_effort(indent=2) + "\n")
+    paths.write_text(workdir / "config.json", config.to_json_best_effort(indent=2) + "\n")
     graph = load_graph(config)
     exp = build_graph_experiment(config, graph)
     hparams = build.hparams_as_arrays(exp.hparams)
@@ -103,7 +101,7 @@ def train_graph(config: ml_collections.ConfigDict, workdir: str | pathlib.Path) 
         / max(wall, 1e-9),
         "train_compilations": step_fn._cache_size(),
     }
-    (workdir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    paths.write_text(workdir / "summary.json", json.dumps(summary, indent=2) + "\n")
     return summary
 
 
@@ -137,24 +135,23 @@ def _train_run(exp, graph, r, workdir, step_fn, init_fn, hparams, writer) -> dic
             means = {k: float(np.mean([m[k] for m in window])) for k in window[0] if k != "finite"}
             writer.write(t + 1, {"run": r, **means})
             window = []
-    run_dir.mkdir(parents=True, exist_ok=True)
     params = jax.device_get(state.params)
-    (run_dir / "params.msgpack").write_bytes(serialization.to_bytes(params))
+    paths.write_bytes(run_dir / "params.msgpack", serialization.to_bytes(params))
     done = {
         "run": r,
         "seed": exp.seed + r,
         "step": exp.num_steps,
         "params_sha256": params_sha256(params),
     }
-    record.write_text(json.dumps(done) + "\n")
+    paths.write_text(record, json.dumps(done) + "\n")
     return {**done, "reused": False}
 
 
 def load_run_params(
-    workdir: pathlib.Path, exp: GraphExperiment, batch: dict, run: int, init_fn=None
+    workdir: paths.PathLike, exp: GraphExperiment, batch: dict, run: int, init_fn=None
 ) -> dict:
     """The final parameters of run ``run`` (checked against a fresh init's structure)."""
-    path = pathlib.Path(workdir) / "runs" / str(run) / "params.msgpack"
+    path = paths.resolve(workdir) / "runs" / str(run) / "params.msgpack"
     if not path.exists():
         raise CheckpointError(
             f"{path} is missing; train first (scripts/train.py --workdir "

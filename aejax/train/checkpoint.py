@@ -1,8 +1,10 @@
 """Orbax checkpoints of the train state, verified before use: ``WORKDIR/checkpoints/<step>/``.
 
-A checkpoint is *complete* when orbax has renamed its temporary directory into place; aejax
-writes a manifest (:mod:`aejax.train.manifest`) into that temporary directory just before the
-rename, so a run killed mid-save leaves only ``<step>.orbax-checkpoint-tmp``, which is never listed
+A checkpoint is *complete* when orbax has committed it: on a local disk by renaming its
+temporary directory into place, on a bucket (``gs://``, where a rename is a copy) by writing
+``commit_success.txt`` into ``<step>/`` last. aejax writes a manifest (:mod:`aejax.train.manifest`)
+into the directory being written just before that commit, so a run killed mid-save leaves only
+``<step>.orbax-checkpoint-tmp`` (or an uncommitted ``<step>/`` on a bucket), which is never listed
 as a checkpoint, and the previous complete checkpoint is untouched.
 
 Before a checkpoint is restored it is *verified*: every file's size and sha256 against the
@@ -20,8 +22,6 @@ position (see :mod:`aejax.train.epochs`).
 
 from __future__ import annotations
 
-import pathlib
-import shutil
 import threading
 from collections.abc import Mapping
 
@@ -30,8 +30,9 @@ import numpy as np
 import orbax.checkpoint as ocp
 from absl import logging
 
+from aejax import paths
 from aejax.errors import CheckpointError, NonFiniteError
-from aejax.train import manifest, preemption
+from aejax.train import manifest, multihost, preemption
 from aejax.train.state import TrainState
 
 TMP_SUFFIX = ".orbax-checkpoint-tmp"
@@ -57,14 +58,14 @@ class Checkpointer:
 
     def __init__(
         self,
-        directory: str | pathlib.Path,
+        directory: paths.PathLike,
         keep: int = 3,
         *,
         run: Mapping | None = None,
         ignore_config_keys: tuple[str, ...] = (),
         training: bool = False,
     ):
-        self.directory = pathlib.Path(directory).absolute()
+        self.directory = paths.resolve(directory)
         self.keep = keep
         self.run = dict(run) if run is not None else None
         self.ignore_config_keys = ignore_config_keys
@@ -91,11 +92,11 @@ class Checkpointer:
         steps = self.all_steps()
         return steps[-1] if steps else None
 
-    def temporary_dirs(self) -> list[pathlib.Path]:
+    def temporary_dirs(self) -> list[paths.Path]:
         """Leftovers of interrupted saves (never checkpoints)."""
         return sorted(p for p in self.directory.glob(f"*{TMP_SUFFIX}*") if p.is_dir())
 
-    def step_dir(self, step: int) -> pathlib.Path:
+    def step_dir(self, step: int) -> paths.Path:
         return self.directory / str(step)
 
     # ---- saving ----------------------------------------------------------------------------
@@ -143,14 +144,22 @@ class Checkpointer:
         step = content["step"]
         try:
             preemption.maybe_kill("save", step)  # fault injection for tests (env var)
-            tmp = [p for p in self.directory.glob(f"{step}{TMP_SUFFIX}*") if p.is_dir()]
-            if len(tmp) != 1:
-                raise RuntimeError(f"expected one temporary directory for step {step}, got {tmp}")
-            manifest.write(tmp[0], content)
+            if multihost.is_writer():  # every process's arrays are written by now
+                manifest.write(self._being_written(step), content)
         except BaseException as e:
             # Raising here stops orbax before it renames the directory: the save never commits.
             self._callback_error = e
             raise
+
+    def _being_written(self, step: int) -> paths.Path:
+        """The directory orbax is writing ``step`` into: the temporary one that it renames into
+        place, or, where it commits with a commit file instead (buckets), ``<step>/`` itself."""
+        tmp = [p for p in self.directory.glob(f"{step}{TMP_SUFFIX}*") if p.is_dir()]
+        if len(tmp) == 1:
+            return tmp[0]
+        if not tmp and self.step_dir(step).is_dir():
+            return self.step_dir(step)
+        raise RuntimeError(f"expected one directory being written for step {step}, got {tmp}")
 
     def wait(self) -> None:
         """Blocks until the save in flight has committed, then applies retention.
@@ -252,7 +261,9 @@ class Checkpointer:
         Raises:
           CheckpointError: naming the step and why it was refused.
         """
-        content = self.verify(step, template)
+        return self._restore_verified(step, template, self.verify(step, template))
+
+    def _restore_verified(self, step: int, template: TrainState, content: dict) -> TrainState:
         try:
             restored = self._manager.restore(step, args=ocp.args.StandardRestore(template))
         except Exception as e:  # orbax raises many types; the user needs the step and the reason
@@ -278,7 +289,9 @@ class Checkpointer:
         """Restores the newest checkpoint that passes verification, falling back to older ones.
 
         Each refused checkpoint is logged as a warning; in a training run it is moved to
-        ``checkpoints/refused/`` so that the run can save that step again.
+        ``checkpoints/refused/`` so that the run can save that step again. With several
+        processes, the first one's verdict on each candidate is everyone's (a process that
+        cannot restore the checkpoint the first one chose raises), so all resume from one step.
 
         Returns:
           ``(state, step, refused)``: ``(None, None, [])`` when there is no checkpoint at all;
@@ -289,16 +302,27 @@ class Checkpointer:
             silently start over); the message lists each step and reason.
         """
         refused: list[tuple[int, str]] = []
-        for step in reversed(self.all_steps()):
+        for step in self._candidates():
             try:
-                state = self.restore(step, template)
+                content, error = self.verify(step, template), None
             except CheckpointError as e:
-                logging.warning("%s; falling back to an older checkpoint", e)
-                refused.append((step, str(e)))
+                content, error = None, e
+            if not _agreed(error is None, step, error):
+                refused.append((step, self._refusal(step, error)))
                 continue
-            if self.training:
+            try:
+                state, error = self._restore_verified(step, template, content), None
+            except CheckpointError as e:
+                state, error = None, e
+            if not _agreed(error is None, step, error):
+                refused.append((step, self._refusal(step, error)))
+                continue
+            if self.training and multihost.is_writer():
                 for bad, _ in refused:
                     self._move_aside(bad)
+            multihost.barrier(f"aejax-restored-{step}")
+            if refused:
+                self._manager.reload()
             return state, step, refused
         if refused:
             raise CheckpointError(
@@ -308,6 +332,23 @@ class Checkpointer:
             )
         return None, None, []
 
+    def _refusal(self, step: int, error: BaseException | None) -> str:
+        message = (
+            str(error)
+            if error is not None
+            else (f"checkpoint at step {step} ({self.step_dir(step)}) refused by the first process")
+        )
+        logging.warning("%s; falling back to an older checkpoint", message)
+        return message
+
+    def _candidates(self) -> list[int]:
+        """Complete checkpoints, newest first, as the first process lists them."""
+        steps = self.all_steps()[::-1]
+        count = int(multihost.agree(len(steps)))
+        padded = np.full(max(count, 1), -1, np.int64)
+        padded[: min(count, len(steps))] = steps[:count]
+        return [int(s) for s in multihost.agree(padded)[:count]]
+
     def _move_aside(self, step: int) -> None:
         target = self.directory / REFUSED_DIR / str(step)
         n = 0
@@ -315,7 +356,7 @@ class Checkpointer:
             n += 1
             target = self.directory / REFUSED_DIR / f"{step}-{n}"
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(self.step_dir(step)), str(target))
+        self.step_dir(step).rename(target)
         self._manager.reload()
         logging.warning("moved the refused checkpoint at step %d to %s", step, target)
 
@@ -333,6 +374,17 @@ class Checkpointer:
             self.wait()
         finally:
             self._manager.close()
+
+
+def _agreed(ok_here: bool, step: int, error: BaseException | None) -> bool:
+    """The first process's verdict; raises where this process disagrees with an accepted one."""
+    ok = bool(multihost.agree(ok_here))
+    if ok and not ok_here:
+        raise CheckpointError(
+            f"process {jax.process_index()} cannot use the checkpoint at step {step} that the "
+            f"first process resumes from: {error}"
+        )
+    return ok
 
 
 def _norm(value):

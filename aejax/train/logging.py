@@ -1,26 +1,30 @@
 """Metric output: ``metrics.jsonl`` (one JSON object per logged step) and TensorBoard events.
 
-TensorBoard files are written with tensorboardX, which needs no TensorFlow.
+TensorBoard files are written with tensorboardX, which needs no TensorFlow; on a bucket its
+event files go through :mod:`aejax.paths` like every other file.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import pathlib
 import sys
 from collections.abc import Mapping
 
 import numpy as np
 
+from aejax import paths
+
 
 class MetricWriter:
     """Appends ``{"step": s, **scalars}`` to ``metrics.jsonl`` and to TensorBoard under ``tb/``."""
 
-    def __init__(self, workdir: str | pathlib.Path):
-        workdir = pathlib.Path(workdir)
-        self._jsonl = open(workdir / "metrics.jsonl", "a", buffering=1)  # noqa: SIM115
-        self._tb = _summary_writer_class()(str(workdir / "tb"), flush_secs=30)
+    def __init__(self, workdir: paths.PathLike, *, flush_secs: float = 30.0):
+        workdir = paths.resolve(workdir)
+        self._jsonl = paths.AppendFile(workdir / "metrics.jsonl", flush_secs=flush_secs)
+        writer_class = _summary_writer_class()
+        paths.register_tensorboard_scheme(workdir)
+        self._tb = writer_class(str(workdir / "tb"), flush_secs=flush_secs)
 
     def write(self, step: int, scalars: Mapping[str, float], prefix: str = "train") -> None:
         clean = {k: _to_json_number(v) for k, v in scalars.items()}
@@ -28,6 +32,11 @@ class MetricWriter:
         for k, v in clean.items():
             if v is not None:
                 self._tb.add_scalar(f"{prefix}/{k}", v, int(step))
+
+    def flush(self) -> None:
+        """Makes every row written so far durable (the loop calls it before each checkpoint)."""
+        self._jsonl.flush()
+        self._tb.flush()
 
     def close(self) -> None:
         self._jsonl.close()
@@ -59,10 +68,10 @@ def _to_json_number(v) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def read_jsonl(path: str | pathlib.Path) -> list[dict]:
+def read_jsonl(path: paths.PathLike) -> list[dict]:
     """Every object in a metrics.jsonl file (tolerates a torn last line after a crash)."""
     rows = []
-    for line in pathlib.Path(path).read_text().splitlines():
+    for line in paths.read_text(path).splitlines():
         try:
             rows.append(json.loads(line))
         except json.JSONDecodeError:

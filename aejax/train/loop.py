@@ -5,12 +5,16 @@ ones that fail are logged, listed in ``summary.json`` under ``refused_checkpoint
 ``checkpoints/refused/``), else a fresh start. SIGTERM stops the run at the end of the current
 chunk (at most ``train.steps_per_call`` steps) with a committed checkpoint at that step and a
 normal return (``summary["preempted"]``); see :mod:`aejax.train.preemption`.
+
+The workdir may be a local path or a bucket URI (:mod:`aejax.paths`); it is checked for
+writability before any data is loaded. With several processes, all train and checkpoint, and
+the first alone writes ``config.json``, ``metrics.jsonl``, ``examples.jsonl``, ``summary.json``
+and TensorBoard events (:mod:`aejax.train.multihost`).
 """
 
 from __future__ import annotations
 
 import json
-import pathlib
 import time
 
 import jax
@@ -18,11 +22,11 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from aejax import build
+from aejax import build, paths
 from aejax.data.base import ArrayDataset
 from aejax.defaults import flatten
 from aejax.errors import ConfigError, DataError, NonFiniteError
-from aejax.train import preemption, sharding
+from aejax.train import multihost, preemption, sharding
 from aejax.train.checkpoint import Checkpointer
 from aejax.train.epochs import DeviceData, EpochOrders, make_chunk_runner
 from aejax.train.logging import MetricWriter, read_jsonl
@@ -102,7 +106,7 @@ def device_data(
     )
 
 
-def _check_same_config(workdir: pathlib.Path, config: ml_collections.ConfigDict) -> None:
+def _check_same_config(workdir: paths.Path, config: ml_collections.ConfigDict) -> None:
     path = workdir / "config.json"
     if not path.exists():
         return
@@ -136,20 +140,27 @@ def _nonfinite_message(metrics: dict, i: int, step: int, last_good: int | None) 
     )
 
 
-def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path) -> dict:
-    """Trains (or resumes) the run described by ``config`` in ``workdir``; returns the summary."""
+def train(config: ml_collections.ConfigDict, workdir: paths.PathLike) -> dict:
+    """Trains (or resumes) the run described by ``config`` in ``workdir``; returns the summary.
+
+    Raises:
+      PathError: ``workdir`` cannot be written (checked before any data is loaded).
+    """
+    workdir = paths.check_writable(workdir)
     with preemption.StopRequest() as stop, build.matmul_precision(config):
-        return _train(config, pathlib.Path(workdir), stop)
+        return _train(config, workdir, stop)
 
 
 def _train(
-    config: ml_collections.ConfigDict, workdir: pathlib.Path, stop: preemption.StopRequest
+    config: ml_collections.ConfigDict, workdir: paths.Path, stop: preemption.StopRequest
 ) -> dict:
-    workdir.mkdir(parents=True, exist_ok=True)
     train_ds = build.load_data(config, "train")
     exp = build.build_experiment(config, train_ds.info.shape, len(train_ds))
     _check_same_config(workdir, config)
-    (workdir / "config.json").write_text(config.to_json_best_effort(indent=2) + "\n")
+    multihost.barrier("aejax-config-checked")  # every process read config.json before it changes
+    write_files = multihost.is_writer()
+    if write_files:
+        paths.write_text(workdir / "config.json", config.to_json_best_effort(indent=2) + "\n")
     settings = exp.train
 
     keys = named_keys(exp.seed)
@@ -174,8 +185,9 @@ def _train(
         raise
     if restored is not None:
         state = restored
-    _truncate_metrics(workdir / "metrics.jsonl", after_step=start or 0)
-    examples_log = _ExampleLog(workdir, settings.log_example_ids, start or 0)
+    if write_files:
+        _truncate_metrics(workdir / "metrics.jsonl", after_step=start or 0)
+    examples_log = _ExampleLog(workdir, settings.log_example_ids and write_files, start or 0)
 
     # on_nonfinite=stop discards the state of a non-finite step (it stops before any save), so
     # only skip needs the step to keep its state.
@@ -205,7 +217,7 @@ def _train(
     data = device_data(train_ds, build.labelled_pool(config, train_ds), mesh)
     hparams = build.hparams_as_arrays(exp.hparams)
     # Multi-process: every process trains; only the first writes the metric log.
-    writer = MetricWriter(workdir) if jax.process_index() == 0 else _NoWriter()
+    writer = MetricWriter(workdir) if write_files else _NoWriter()
     step = int(state.step)
     total = settings.num_steps
     epoch_orders = EpochOrders(keys["data"], len(train_ds))
@@ -259,10 +271,15 @@ def _train(
                 progress.set_postfix(loss=f"{scalars.get('loss', float('nan')):.2f}")
                 window = {}
             if step % settings.checkpoint_every == 0 or step == total:
+                # Rows up to here become durable first: a rerun redoes only steps after it.
+                writer.flush()
+                examples_log.flush()
                 ckpt.save(state)
             preemption.maybe_kill("step", step)
         if preempted:
             # Preemption: save where we stopped; wait() returns once the checkpoint committed.
+            writer.flush()
+            examples_log.flush()
             ckpt.save(state)
         ckpt.wait()
     except BaseException:
@@ -304,11 +321,12 @@ def _train(
         if totals["training_time_s_total"] > 0
         else 0.0,
     }
-    (workdir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    if write_files:
+        paths.write_text(workdir / "summary.json", json.dumps(summary, indent=2) + "\n")
     return summary
 
 
-def _training_totals(path: pathlib.Path, first_step: int, trained: int, wall: float) -> dict:
+def _training_totals(path: paths.Path, first_step: int, trained: int, wall: float) -> dict:
     """``steps_trained_total`` and ``training_time_s_total`` over every session of this run.
 
     ``wall_time_s`` and ``examples_per_s`` describe one session, so rerunning a finished command
@@ -373,14 +391,14 @@ class _ExampleLog:
     file always lists the examples the final state was trained on, in order.
     """
 
-    def __init__(self, workdir: pathlib.Path, enabled: bool, start: int):
+    def __init__(self, workdir: paths.Path, enabled: bool, start: int):
         self._file = None
         if not enabled:
             return
         path = workdir / "examples.jsonl"
         rows = [r for r in read_jsonl(path) if r.get("step", 0) < start] if path.exists() else []
-        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-        self._file = open(path, "a", buffering=1)  # noqa: SIM115
+        paths.write_text(path, "".join(json.dumps(r) + "\n" for r in rows))
+        self._file = paths.AppendFile(path)
 
     def write(self, metrics: dict) -> None:
         if self._file is None:
@@ -389,6 +407,10 @@ class _ExampleLog:
             metrics["step"][metrics["active"]], metrics["index"][metrics["active"]], strict=True
         ):
             self._file.write(json.dumps({"step": int(s), "ids": ids.tolist()}) + "\n")
+
+    def flush(self) -> None:
+        if self._file is not None:
+            self._file.flush()
 
     def close(self) -> None:
         if self._file is not None:
@@ -399,20 +421,23 @@ def _to_next(step: int, every: int) -> int:
     return every - step % every
 
 
-def _truncate_metrics(path: pathlib.Path, after_step: int) -> None:
+def _truncate_metrics(path: paths.Path, after_step: int) -> None:
     """Drops rows logged after the checkpoint a resumed run restarts from (they are redone)."""
     if path.exists():
         rows = [r for r in read_jsonl(path) if r.get("step", 0) <= after_step]
-        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        paths.write_text(path, "".join(json.dumps(r) + "\n" for r in rows))
 
 
-def _last_row(path: pathlib.Path) -> dict:
+def _last_row(path: paths.Path) -> dict:
     rows = read_jsonl(path) if path.exists() else []
     return rows[-1] if rows else {}
 
 
 class _NoWriter:
     def write(self, step, scalars, prefix="train"):
+        pass
+
+    def flush(self):
         pass
 
     def close(self):

@@ -19,12 +19,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import pathlib
 from collections.abc import Mapping
 
 import jax
 import numpy as np
 
+from aejax import paths
 from aejax.types import PyTree
 
 NAME = "aejax_manifest.json"
@@ -68,42 +68,54 @@ def leaves_sha256(leaves: list[tuple[str, np.ndarray]]) -> str:
     return digest.hexdigest()
 
 
-def file_sha256(path: pathlib.Path) -> str:
+def file_sha256(path: paths.Path) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as f:
+    with paths.resolve(path).open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
 
 
-def list_files(directory: pathlib.Path) -> dict[str, list]:
+def list_files(directory: paths.Path) -> dict[str, list]:
     """``{relative path: [size, sha256]}`` of every file under ``directory`` but the manifest.
 
-    Orbax rewrites its top-level ``_CHECKPOINT_METADATA`` when it commits (after the manifest is
-    written), so top-level files get ``[None, None]``: only their presence is checked.
+    Orbax rewrites its top-level files when it commits (``_CHECKPOINT_METADATA``; on a bucket
+    also ``commit_success.txt``, written after the manifest), so top-level files get
+    ``[None, None]``: only their presence is checked.
     """
     out = {}
-    for path in sorted(directory.rglob("*")):
-        if path.is_file() and path.name != NAME:
-            name = path.relative_to(directory).as_posix()
-            out[name] = [path.stat().st_size, file_sha256(path)] if "/" in name else [None, None]
-    return out
+    for name, path in paths.list_files(directory):
+        if name == NAME or name.startswith(NAME + "."):
+            continue
+        out[name] = [path.stat().length, file_sha256(path)] if "/" in name else [None, None]
+    return dict(sorted(out.items()))
 
 
-def write(directory: pathlib.Path, content: Mapping) -> None:
-    """Writes ``content`` plus the file listing of ``directory`` as its manifest (atomically)."""
-    body = dict(content, format=FORMAT, files=list_files(directory))
-    tmp = directory / (NAME + ".tmp")
-    with open(tmp, "w") as f:
-        json.dump(body, f, indent=1, sort_keys=True)
+def write(directory: paths.Path, content: Mapping) -> None:
+    """Writes ``content`` plus the file listing of ``directory`` as its manifest.
+
+    Checkpoints only count once committed after this returns (orbax renames the temporary
+    directory into place, or on a bucket writes its commit file), so a save interrupted here
+    never leaves a checkpoint that looks complete.
+    """
+    directory = paths.resolve(directory)
+    text = json.dumps(
+        dict(content, format=FORMAT, files=list_files(directory)), indent=1, sort_keys=True
+    )
+    if paths.is_remote(directory):  # an object appears whole when its upload completes
+        (directory / NAME).write_text(text)
+        return
+    tmp = os.fspath(directory / (NAME + ".tmp"))
+    with open(tmp, "w") as f:  # local: durable and atomic (fsync, then rename into place)
+        f.write(text)
         f.flush()
         os.fsync(f.fileno())
-    os.replace(tmp, directory / NAME)
+    os.replace(tmp, os.fspath(directory / NAME))
 
 
-def read(directory: pathlib.Path) -> dict:
+def read(directory: paths.Path) -> dict:
     """The manifest of ``directory``; raises ``ValueError`` with the reason when it is unusable."""
-    path = directory / NAME
+    path = paths.resolve(directory) / NAME
     if not path.exists():
         raise ValueError(f"{NAME} is missing (the save did not finish, or it was deleted)")
     try:
@@ -115,15 +127,16 @@ def read(directory: pathlib.Path) -> dict:
     return content
 
 
-def check_files(directory: pathlib.Path, manifest: Mapping) -> None:
+def check_files(directory: paths.Path, manifest: Mapping) -> None:
     """Every file the manifest lists exists with its size and sha256; raises ``ValueError``."""
+    directory = paths.resolve(directory)
     for name, (size, sha) in manifest["files"].items():
         path = directory / name
         if not path.is_file():
             raise ValueError(f"file {name} is missing")
         if size is None:
             continue
-        actual = path.stat().st_size
+        actual = path.stat().length
         if actual != size:
             raise ValueError(f"file {name} is {actual} bytes, expected {size} (truncated?)")
         if file_sha256(path) != sha:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import pathlib
 
 import ml_collections
 
-from aejax import build
+from aejax import build, paths
 from aejax.defaults import base_config, flatten
 from aejax.errors import CheckpointError, ConfigError
 from aejax.train.checkpoint import Checkpointer
@@ -41,9 +40,10 @@ class TrainedRun:
         return {"params": self.state.params, **self.state.model_state}
 
 
-def load_config(workdir: str | pathlib.Path) -> ml_collections.ConfigDict:
+def load_config(workdir: paths.PathLike) -> ml_collections.ConfigDict:
     """The run's saved config laid over today's defaults (keys added since then get defaults)."""
-    path = pathlib.Path(workdir) / "config.json"
+    paths.require_backend(workdir)
+    path = paths.resolve(workdir) / "config.json"
     if not path.exists():
         raise CheckpointError(f"{path} not found: is {workdir} a training workdir?")
     config = base_config()
@@ -55,7 +55,7 @@ def load_config(workdir: str | pathlib.Path) -> ml_collections.ConfigDict:
 
 
 def load_trained(
-    workdir: str | pathlib.Path, *, step: int | None = None, image_shape=None, num_train=None
+    workdir: paths.PathLike, *, step: int | None = None, image_shape=None, num_train=None
 ) -> TrainedRun:
     """Restores the run in ``workdir`` at ``step`` (default: the newest checkpoint that passes
     verification; newer refused ones are logged as warnings and left in place).
@@ -66,7 +66,7 @@ def load_trained(
       CheckpointError: the requested checkpoint (or every one) is missing or refused, naming the
         step and the reason.
     """
-    workdir = pathlib.Path(workdir)
+    workdir = paths.resolve(workdir)
     config = load_config(workdir)
     if image_shape is None or num_train is None:
         train_ds = build.load_data(config, "train")

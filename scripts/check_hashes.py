@@ -273,6 +273,22 @@ def _graph_params_sha256(workdir: pathlib.Path, run: int) -> str:
     return params_sha256(serialization.msgpack_restore(data))
 
 
+def cpu_description() -> dict:
+    """Model name, family/model/stepping and SIMD extensions (XLA compiles for the host's ISA,
+    and a VM's model name may say only "AMD EPYC") from the first CPU in ``/proc/cpuinfo``."""
+    path = pathlib.Path("/proc/cpuinfo")
+    if not path.exists():
+        return {"model name": platform.processor()}
+    first: dict[str, str] = {}
+    for line in path.read_text().split("\n\n")[0].splitlines():
+        key, _, value = line.partition(":")
+        first.setdefault(key.strip(), value.strip())
+    simd = [f for f in first.get("flags", "").split() if f.startswith(("avx", "fma", "amx"))]
+    out = {k: first.get(k, "") for k in ("model name", "cpu family", "model", "stepping")}
+    out["simd"] = " ".join(simd)
+    return out
+
+
 def machine() -> dict:
     """CPU model, library versions and devices (queried in a child: the parent never holds a
     device the runs need)."""
@@ -282,15 +298,7 @@ def machine() -> dict:
     import numpy
     import optax
 
-    cpu = platform.processor()
-    cpuinfo = pathlib.Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        models = [
-            line.split(":", 1)[1].strip()
-            for line in cpuinfo.read_text().splitlines()
-            if line.startswith("model name")
-        ]
-        cpu = models[0] if models else cpu
+    cpu = cpu_description()
     devices = subprocess.run(
         [sys.executable, "-c", "import jax; print(jax.devices())"],
         env=_env(),
@@ -363,9 +371,10 @@ def main() -> int:
         sys.exit(f"error: {', '.join(str(root / n) for n in taken)} exist; use a fresh --workdir")
 
     info = machine()
+    load_start = os.getloadavg()[0]  # the wall times mean little on a busy machine
     if not args.record:
         was = recorded["recorded"]
-        for key in ("cpu", "jax", "jaxlib", "devices"):
+        for key in ("cpu", "cpu_count", "jax", "jaxlib", "devices", "XLA_FLAGS"):
             if was.get(key) != info[key]:
                 print(f"note: recorded with {key} {was.get(key)!r}, this machine has {info[key]!r}")
     failed = 0
@@ -408,6 +417,7 @@ def main() -> int:
         out = recorded if recorded is not None else {}
         out["about"] = ABOUT
         out["command"] = "python scripts/check_hashes.py --check"
+        info["load_average_1min"] = {"start": load_start, "end": os.getloadavg()[0]}
         out["recorded"] = info
         cases = out.setdefault("cases", {})
         for name in names:

@@ -95,3 +95,68 @@ def test_two_processes_match_one(tmp_path):
     assert steps == ref_steps == [2, 4, 6, 8]  # one writer: no duplicated rows
     np.testing.assert_allclose(two, ref, rtol=1e-5)
     assert (tmp_path / "two" / "checkpoints" / "8").is_dir()
+
+
+RESUME_CHILD = textwrap.dedent(
+    """
+    import json, sys
+    from aejax.train import sharding
+    sharding.initialize_distributed()
+    import jax
+    from conftest import tiny_config
+    from aejax.train import loop
+    c = tiny_config(**{"train.num_steps": 16, "train.log_every": 2, "train.checkpoint_every": 4,
+                       "train.steps_per_call": 2, "train.keep_checkpoints": 1})
+    summary = loop.train(c, sys.argv[1])
+    print(json.dumps({"process": jax.process_index(), "step": summary["step"],
+                      "resumed_from_step": summary["resumed_from_step"],
+                      "state_sha256": summary["state_sha256"]}))
+    """
+)
+
+
+def _two_processes(workdir, **extra_env) -> list[tuple[int, str, str]]:
+    env = dict(script_env(), JAX_PLATFORMS="cpu", **extra_env)
+    port = _free_port()
+    procs = [
+        subprocess.Popen(
+            [PYTHON, "-c", RESUME_CHILD, str(workdir)],
+            env=dict(
+                env,
+                AEJAX_MULTIHOST="1",
+                AEJAX_COORDINATOR=f"127.0.0.1:{port}",
+                AEJAX_NUM_PROCESSES="2",
+                AEJAX_PROCESS_ID=str(i),
+            ),
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(2)
+    ]
+    outs = [p.communicate(timeout=600) for p in procs]  # a hang guard, not a speed check
+    return [(p.returncode, out, err) for p, (out, err) in zip(procs, outs, strict=True)]
+
+
+def test_two_processes_killed_and_rerun_in_one_workdir_resume_bitwise(tmp_path):
+    """Both processes share one workdir: killed after step 6 (checkpoint 4 committed), rerun,
+    they agree on step 4, finish with the state an uninterrupted two-process run ends with, and
+    metrics.jsonl holds every logged step exactly once (one writer)."""
+    whole = _two_processes(tmp_path / "whole")
+    for rc, _, err in whole:
+        assert rc == 0, err[-2000:]
+    killed = _two_processes(tmp_path / "shared", AEJAX_DEBUG_KILL_AT="6")
+    assert [rc for rc, _, _ in killed] == [-9, -9], [err[-1000:] for _, _, err in killed]
+    resumed = _two_processes(tmp_path / "shared")
+    infos = []
+    for rc, out, err in resumed:
+        assert rc == 0, err[-2000:]
+        infos.append(json.loads(out.strip().splitlines()[-1]))
+    reference = json.loads(whole[0][1].strip().splitlines()[-1])
+    assert [i["resumed_from_step"] for i in infos] == [4, 4]
+    assert [i["step"] for i in infos] == [16, 16]
+    assert {i["state_sha256"] for i in infos} == {reference["state_sha256"]}
+    steps, _ = _losses(tmp_path / "shared")
+    assert steps == list(range(2, 17, 2))
+    assert sorted(p.name for p in (tmp_path / "shared" / "checkpoints").iterdir()) == ["16"]

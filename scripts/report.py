@@ -5,8 +5,12 @@
   python scripts/report.py --compare runs/a runs/b [--out runs/compare]
       -> OUT/report.md and OUT/report.html, one column per run (OUT defaults to ./comparison)
 
-The report holds the config, training curves from metrics.jsonl, every table of eval.json and
-every plot that scripts/evaluate.py wrote.
+A run report starts with any warning (no evaluation, or an evaluation of an older checkpoint
+than the newest) and the headline metrics with units and definitions, then the training curves,
+KL per latent dimension and every evaluation plot with a caption; raw tables, hashes and the
+config come last, collapsed. A comparison starts with the config keys that differ, then the
+headline metrics side by side with the better value marked. A missing or empty workdir is an
+error (exit status 2).
 """
 
 from __future__ import annotations

@@ -47,7 +47,7 @@ def main(argv: list[str]) -> None:
         if len(compare) < 2:
             raise ConfigError(f"--compare needs at least two workdirs, got {compare}")
         dirs = [pathlib.Path(d) for d in compare]
-        names = [d.name for d in dirs]
+        names = [d.resolve().name for d in dirs]
         if len(set(names)) < len(names):  # same leaf name twice: use the full paths
             names = [str(d) for d in dirs]
         runs = [report.load_run(d, n) for d, n in zip(dirs, names, strict=True)]

@@ -148,7 +148,7 @@ def sweep_doc(rows, metrics, groups, swept, workdir: pathlib.Path) -> Doc:
             for i, g in enumerate(groups)
         ]
         table.append([m, unit, better, *cells])
-    doc.table(["metric", "unit", "better", *heads], table, css_class="headline")
+    doc.table(["metric", "unit", "better", *heads], table, css_class="sweep")
     doc.para("Bold: the better mean of a row, by its 'better' column ('-': neither).")
     doc.image(
         workdir / "sweep_plots.png",

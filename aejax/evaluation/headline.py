@@ -47,8 +47,8 @@ HEADLINE: tuple[Metric, ...] = (
            "-log p(x|z) for one z ~ q(z|x): the reconstruction term of the ELBO"),
     Metric("test_kl_nats", "test KL(q(z|x) || p(z))", "nats/example", NEITHER,
            "the rate: how much the code says about x; per-dimension bars below"),
-    Metric("test_recon_mse", "test reconstruction MSE", "per pixel, x in [0, 1]", LOWER,
-           "squared error between x and the decoder mean at z = E[z|x]"),
+    Metric("test_recon_mse", "test reconstruction MSE", "per pixel", LOWER,
+           "squared error between x (in [0, 1]) and the decoder mean at z = E[z|x]"),
     Metric("test_active_units", "active units", "of {latent_dim} dims", NEITHER,
            "latent dims whose E[z|x] varies over test images (variance > 0.01); the rest "
            "collapsed to the prior"),

@@ -169,12 +169,12 @@ def _training_rows(summary: dict) -> list[list]:
     ]
     if s.get("vmap_group_size", 1) > 1:
         rows += [
-            ["examples/s, this member", s.get("examples_per_s"), "examples/s"],
             [
-                f"examples/s, whole vmapped group of {s['vmap_group_size']}",
+                f"aggregate throughput, all {s['vmap_group_size']} members of the vmapped group",
                 s.get("group_examples_per_s"),
                 "examples/s",
             ],
+            ["per-member throughput (aggregate / members)", s.get("examples_per_s"), "examples/s"],
         ]
     else:
         throughput = s.get("examples_per_s_total", s.get("examples_per_s"))

@@ -94,7 +94,7 @@ def load_run(workdir: str | pathlib.Path, name: str | None = None) -> Run:
     workdir = pathlib.Path(workdir)
     if not workdir.is_dir():
         raise WorkdirError(
-            f"{workdir} does not exist or is not a directory; pass the --workdir of a training run"
+            f"{workdir} does not exist or is not a directory; pass the workdir of a training run"
         )
     if not any((workdir / f).exists() for f in RUN_FILES):
         raise WorkdirError(

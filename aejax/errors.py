@@ -24,3 +24,7 @@ class NonFiniteError(AejaxError, FloatingPointError):
 
 class CheckpointError(AejaxError, RuntimeError):
     """A checkpoint is missing, incomplete, or does not match the run's config."""
+
+
+class WorkdirError(AejaxError, FileNotFoundError):
+    """A workdir is missing, holds nothing of a run, or holds a damaged file."""

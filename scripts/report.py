@@ -5,8 +5,12 @@
   python scripts/report.py --compare runs/a runs/b [--out runs/compare]
       -> OUT/report.md and OUT/report.html, one column per run (OUT defaults to ./comparison)
 
-The report holds the config, training curves from metrics.jsonl, every table of eval.json and
-every plot that scripts/evaluate.py wrote.
+A run report starts with any warning (no evaluation, or an evaluation of an older checkpoint
+than the newest) and the headline metrics with units and definitions, then the training curves,
+KL per latent dimension and every evaluation plot with a caption; raw tables, hashes and the
+config come last, collapsed. A comparison starts with the config keys that differ, then the
+headline metrics side by side with the better value marked. A missing or empty workdir is an
+error (exit status 2).
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ def main(argv: list[str]) -> None:
         if len(compare) < 2:
             raise ConfigError(f"--compare needs at least two workdirs, got {compare}")
         dirs = [pathlib.Path(d) for d in compare]
-        names = [d.name for d in dirs]
+        names = [d.resolve().name for d in dirs]
         if len(set(names)) < len(names):  # same leaf name twice: use the full paths
             names = [str(d) for d in dirs]
         runs = [report.load_run(d, n) for d, n in zip(dirs, names, strict=True)]

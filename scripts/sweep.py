@@ -10,6 +10,10 @@ learning rates) and seed are trained together as one compiled program; members t
 shape (latent size, architecture) form one vmapped group per shape. Members are in
 ``DIR/<key>=<value>_..._seed=<s>/`` (train.py workdirs plus eval.json); rerunning the command
 skips members that are already done.
+
+While it runs: a progress bar over members (with ETA) on stderr and, as each group finishes, one
+line with its members, steps, wall times and examples/s, labelled aggregate (all members
+together: the sweep's speed) and per member (aggregate / members).
 """
 
 from __future__ import annotations
@@ -45,10 +49,17 @@ def main(argv: list[str]) -> None:
         _WORKDIR.value,
         use_vmap=_VMAP.value,
         iwae_k=_IWAE_K.value,
+        progress=True,
     )
+    stats = info["group_stats"]
+    train_s = sum(g["train_s"] for g in stats)
+    examples = sum(g["examples"] * len(g["names"]) for g in stats)
+    speed = f"; training {examples / train_s:,.0f} examples/s aggregate" if train_s > 0 else ""
     print(
-        f"{len(info['members'])} members in {info['wall_time_s']:.1f} s "
-        f"(groups: {info['groups'] or 'all done already'}); see {_WORKDIR.value}/sweep.md"
+        f"{len(info['members'])} members in {info['wall_time_s']:.1f} s wall "
+        f"({len(stats) or 'no'} group{'' if len(stats) == 1 else 's'} run"
+        f"{', all members were done already' if not stats else ''}"
+        f"{speed}); see {_WORKDIR.value}/sweep.md and sweep.html"
     )
 
 

@@ -2,6 +2,8 @@
 
 One tiny run (16x16 shapes, class 1 held out of training) is trained, evaluated with every part
 of the suite and reported on; the HTML is rendered in headless Chromium when it is installed.
+The order of a report, the stale-evaluation warning, the better-value marking and the errors of
+scripts/report.py are checked on small hand-written workdirs (no training).
 """
 
 import base64
@@ -13,6 +15,8 @@ import subprocess
 import numpy as np
 import pytest
 from conftest import PYTHON, REPO, script_env
+
+from aejax.evaluation import headline, report
 
 EVAL_FLAGS = [
     "--progress=false",
@@ -101,54 +105,225 @@ def _embedded_pngs(page: str) -> list[bytes]:
     return [base64.b64decode(m) for m in re.findall(r'src="data:image/png;base64,([^"]+)"', page)]
 
 
+def _embedded_pngs(page: str) -> list[bytes]:
+    return [base64.b64decode(m) for m in re.findall(r'src="data:image/png;base64,([^"]+)"', page)]
+
+
+def _compare(evaluated, tmp_path):
+    """A comparison of the evaluated run with a copy of itself: (out dir, names)."""
+    workdir, _ = evaluated
+    other = tmp_path / "other"
+    shutil.copytree(workdir, other)
+    out = tmp_path / "cmp"
+    _run("scripts/report.py", "--compare", str(workdir), str(other), f"--out={out}")
+    return out
+
+
 def test_report_embeds_every_plot_and_table(evaluated, tmp_path):
     workdir, _ = evaluated
     _run("scripts/report.py", f"--workdir={workdir}")
     md = (workdir / "report.md").read_text()
     page = (workdir / "report.html").read_text()
-    for plot in PLOTS | {"training_curves.png"}:
+    for plot in PLOTS | {"training_curves.png", "kl_per_dim.png"}:
         assert f"]({plot})" in md
         assert (workdir / plot).read_bytes() in _embedded_pngs(page)
     assert 'src="http' not in page and "<link" not in page  # self-contained
-    for heading in ("Clustering", "Transfer", "Robustness", "Anomaly", "Collapse", "Config"):
-        assert f"## {heading}" in md and f"<h2>{heading}</h2>" in page
+    for heading in ("Clustering", "Transfer", "Robustness", "Anomaly", "Collapse"):
+        assert f"### {heading}" in md and f"<h3>{heading}</h3>" in page
     ev = json.loads((workdir / "eval.json").read_text())
     assert f"{ev['clustering']['scores']['latent']['acc']:.4g}" in md
+    # Captions say what a plot shows, not its file name.
+    assert "*Reconstructions: rows alternate test inputs" in md
+    assert "<figcaption>reconstructions.png</figcaption>" not in page
+    # A list-valued metric is a bar chart, not a cell of numbers.
+    kl_row = next(line for line in md.splitlines() if line.startswith("| test_kl_per_dim |"))
+    assert "plotted under 'Latent dimensions'" in kl_row
 
-    other = tmp_path / "other"
-    shutil.copytree(workdir, other)
-    out = tmp_path / "cmp"
-    _run("scripts/report.py", "--compare", str(workdir), str(other), f"--out={out}")
+    out = _compare(evaluated, tmp_path)
     cmp_md = (out / "report.md").read_text()
-    assert "| metric | tiny | other |" in cmp_md
+    assert "| metric | tiny | other |" in cmp_md  # raw side-by-side table, collapsed
     row = next(line for line in cmp_md.splitlines() if line.startswith("| test_neg_elbo_nats |"))
     assert row.count(f"{ev['test_neg_elbo_nats']:.4g}") == 2
-    assert len(_embedded_pngs((out / "report.html").read_text())) == 2 * len(PLOTS) + 1
+    # identical runs: nothing is marked better, every difference is 0
+    nll = next(line for line in cmp_md.splitlines() if line.startswith("| test NLL (IWAE, K=4)"))
+    assert "**" not in nll and nll.rstrip(" |").endswith("| 0")
+    assert "The configs are identical" in cmp_md
+    # each run's plots, plus the overlaid curves and the grouped KL bars
+    assert len(_embedded_pngs((out / "report.html").read_text())) == 2 * len(PLOTS) + 2
 
 
-def test_report_renders_in_headless_chromium(evaluated):
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    if browser is None:
-        pytest.skip("chromium is not installed (apt-get install -y chromium)")
+def test_run_report_reads_headline_first(evaluated):
     workdir, _ = evaluated
-    if not (workdir / "report.html").exists():
-        _run("scripts/report.py", f"--workdir={workdir}")
+    _run("scripts/report.py", f"--workdir={workdir}")
+    md = (workdir / "report.md").read_text()
+    order = [
+        md.index("## Headline"),
+        md.index("## Training"),
+        md.index("!["),  # the first plot
+        md.index("## Details"),
+        md.index("<details>"),
+        md.index("params_sha256"),
+    ]
+    assert order == sorted(order), order
+    ev = json.loads((workdir / "eval.json").read_text())
+    nll = next(line for line in md.splitlines() if line.startswith("| test NLL (IWAE, K=4) |"))
+    assert f"| {ev['test_iwae_nll_nats']:.4g} | nats/example | lower |" in nll
+    assert "| probe accuracy, 100 labels, on E[z\\|x] |" in md  # | escaped in a cell
+    assert "| clustering ACC on pixels (baseline) |" in md
+    page = (workdir / "report.html").read_text()
+    assert page.index('<table class="headline" id="headline">') < page.index("<img")
+    assert page.index("<img") < page.index("<details>") < page.index("params_sha256")
+
+
+# ------------------------------------------------------------------ hand-written workdirs
+
+
+def _fake_run(path, *, nll=90.0, acc=0.6, kl=10.0, beta=1.0, trained=400, evaluated=400):
+    """A workdir with what train.py and evaluate.py write, numbers chosen by the test."""
+    path.mkdir(parents=True)
+    config = {"data": {"name": "shapes"}, "model": {"latent_dim": 3}, "objective": {"beta": beta}}
+    (path / "config.json").write_text(json.dumps(config))
+    summary = {"step": trained, "params_sha256": "ab" * 32, "examples_per_s": 1000.0}
+    (path / "summary.json").write_text(json.dumps(summary))
+    rows = [{"step": s, "loss": 100.0 - s / 10, "kl": s / 100} for s in (100, 200)]
+    (path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    ev = {
+        "step": evaluated,
+        "iwae_k": 10,
+        "test_iwae_nll_nats": nll,
+        "test_kl_nats": kl,
+        "test_kl_per_dim": [kl / 2, kl / 2, 0.0],
+        "clustering": {"scores": {"latent": {"acc": acc, "nmi": 0.1}}},
+    }
+    (path / "eval.json").write_text(json.dumps(ev))
+    for step in sorted({trained, evaluated}):
+        (path / "checkpoints" / str(step)).mkdir(parents=True)
+        (path / "checkpoints" / str(step) / "aejax_manifest.json").write_text("{}")
+    return path
+
+
+@pytest.mark.parametrize("trained, stale", [(400, False), (600, True)])
+def test_stale_evaluation_is_flagged_at_the_top(tmp_path, trained, stale):
+    run = report.load_run(_fake_run(tmp_path / "run", trained=trained, evaluated=400))
+    md = report.single_report(run).markdown(tmp_path)
+    page = report.single_report(run).html()
+    if not stale:
+        assert "Warning" not in md and 'class="warning"' not in page
+        return
+    warning = next(line for line in md.splitlines() if line.startswith("> **Warning:**"))
+    assert "stale evaluation" in warning and "step 400" in warning and "600" in warning
+    assert "scripts/evaluate.py --workdir" in warning
+    assert md.index("> **Warning:**") < md.index("## Headline")
+    assert page.index('class="warning"') < page.index('id="headline"')
+
+
+def test_stale_flag_follows_the_newest_checkpoint(tmp_path):
+    path = _fake_run(tmp_path / "run", trained=400, evaluated=400)
+    (path / "checkpoints" / "800").mkdir()  # a save that did not complete: no manifest
+    assert report.warnings(report.load_run(path)) == []
+    (path / "checkpoints" / "800" / "aejax_manifest.json").write_text("{}")
+    (warning,) = report.warnings(report.load_run(path))
+    assert "newest checkpoint: 800" in warning
+
+
+def test_compare_marks_the_better_value(tmp_path):
+    a = report.load_run(_fake_run(tmp_path / "a", nll=90.0, acc=0.6, kl=10.0))
+    b = report.load_run(_fake_run(tmp_path / "b", nll=85.0, acc=0.5, kl=12.0, beta=4.0))
+    rows = {r[0]: r for r in headline.compare_rows([a.evaluation, b.evaluation], [{}, {}])}
+    nll, acc, kl = (
+        rows["test NLL (IWAE, K=10)"],
+        rows["clustering ACC on E[z|x]"],
+        rows["test KL(q(z|x) || p(z))"],
+    )
+    # [metric, unit, better, a, b, b - a]: lower NLL is better, higher accuracy is better
+    assert nll[2] == "lower" and [c.best for c in nll[3:5]] == [False, True]
+    assert nll[5] == "\N{MINUS SIGN}5"
+    assert acc[2] == "higher" and [c.best for c in acc[3:5]] == [True, False]
+    assert kl[2] == "-" and not any(c.best for c in kl[3:5])  # no better direction
+
+    out = tmp_path / "cmp"
+    doc = report.compare_report([a, b], out)
+    md, page = doc.markdown(out), doc.html()
+    assert "| test NLL (IWAE, K=10) | nats/example | lower | 90 | **85** | \N{MINUS SIGN}5 |" in md
+    assert '<td class="best"><strong>85</strong></td>' in page
+    assert '<td class="best"><strong>0.6</strong></td>' in page
+    # what differs comes first, then the headline, then the curves
+    assert "| objective.beta | 1 | 4 |" in md
+    assert md.index("## What differs") < md.index("## Headline") < md.index("## Training")
+
+
+@pytest.mark.parametrize("case", ["empty", "missing", "compare_missing"])
+def test_report_on_empty_or_missing_workdir_is_one_line_error(tmp_path, case):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    good = _fake_run(tmp_path / "good")
+    missing = tmp_path / "nope"
+    args = {
+        "empty": [f"--workdir={empty}"],
+        "missing": [f"--workdir={missing}"],
+        "compare_missing": ["--compare", str(good), str(missing), f"--out={tmp_path / 'o'}"],
+    }[case]
+    proc = subprocess.run(
+        [PYTHON, "scripts/report.py", *args],
+        cwd=REPO,
+        env=script_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr[-2000:]
+    assert proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr
+    assert str(empty if case == "empty" else missing) in proc.stderr
+    assert list(empty.iterdir()) == [] and not (tmp_path / "o").exists()  # nothing written
+
+
+# ------------------------------------------------------------------ headless Chromium
+
+
+def _render(browser: str, page) -> tuple[str, str]:
+    """(DOM after load, Chromium's log): the page's console messages are logged as CONSOLE."""
     proc = subprocess.run(
         [
             browser,
             "--headless",
             "--no-sandbox",
             "--disable-gpu",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--virtual-time-budget=10000",
             "--dump-dom",
-            (workdir / "report.html").resolve().as_uri(),
+            page.resolve().as_uri(),
         ],
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    body = re.search(r"<body([^>]*)>", proc.stdout).group(1)
-    total = int(re.search(r'data-images-total="(\d+)"', body).group(1))
-    assert total == len(PLOTS) + 1
-    assert f'data-images-loaded="{total}"' in body
+    return proc.stdout, proc.stderr
+
+
+def _check_rendered(browser, page, num_images):
+    dom, log = _render(browser, page)
+    console = [line for line in log.splitlines() if ":CONSOLE" in line]
+    assert console == [], console
+    body = re.search(r"<body([^>]*)>", dom).group(1)
     assert 'data-errors="0"' in body
+    assert f'data-images-total="{num_images}"' in body
+    assert f'data-images-loaded="{num_images}"' in body
+    widths = [int(w) for w in re.findall(r'<img[^>]*data-natural-width="(\d+)"', dom)]
+    assert len(widths) == num_images and min(widths) > 0, widths
+    headline_table = re.search(r'<table class="headline" id="headline">(.*?)</table>', dom, re.S)
+    assert headline_table is not None and headline_table.group(1).count("<tr>") > 5
+    assert dom.index('id="headline"') < dom.index("<img")
+
+
+def test_report_renders_in_headless_chromium(evaluated, tmp_path):
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("chromium is not installed (apt-get install -y chromium)")
+    workdir, _ = evaluated
+    _run("scripts/report.py", f"--workdir={workdir}")
+    _check_rendered(browser, workdir / "report.html", len(PLOTS) + 2)
+    out = _compare(evaluated, tmp_path)
+    _check_rendered(browser, out / "report.html", 2 * len(PLOTS) + 2)

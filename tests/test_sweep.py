@@ -11,6 +11,7 @@ import pytest
 from conftest import tiny_config
 
 from aejax.errors import ConfigError
+from aejax.sweep import report
 from aejax.sweep.grid import expand, parse_sweep, shape_groups
 from aejax.sweep.run import run_sweep
 from aejax.train.loop import train
@@ -50,10 +51,22 @@ def test_unknown_sweep_key_is_config_error():
         expand(tiny_config(), ["objective.bta=1,2"], 1)
 
 
-def test_vmapped_members_equal_members_trained_alone(tmp_path):
+def test_vmapped_members_equal_members_trained_alone(tmp_path, capsys):
     c = tiny_config(**{"train.num_steps": 24, "train.log_every": 8, "data.shapes.num_test": 64})
-    info = run_sweep(c, ["objective.beta=0.5,4"], 2, tmp_path / "sweep", use_vmap=True, iwae_k=4)
+    info = run_sweep(
+        c, ["objective.beta=0.5,4"], 2, tmp_path / "sweep", use_vmap=True, iwae_k=4, progress=True
+    )
     assert info["groups"] == [4]
+    out, err = capsys.readouterr()
+    (line,) = [x for x in out.splitlines() if x.startswith("group ")]
+    (stats,) = info["group_stats"]
+    # 4 members x 24 steps x 32 examples over the group's training time; per member is a quarter
+    aggregate = 4 * 24 * 32 / stats["train_s"]
+    assert stats["aggregate_examples_per_s"] == pytest.approx(aggregate)
+    assert stats["per_member_examples_per_s"] == pytest.approx(aggregate / 4)
+    assert line.startswith("group 1/1 (vmapped, 4 members): 24 steps each, trained in ")
+    assert f"{aggregate:,.0f} examples/s aggregate ({aggregate / 4:,.0f} per member)" in line
+    assert "4.0/4 members" in err  # the bar on stderr ends full
     members = expand(c, ["objective.beta=0.5,4"], 2)
     finals = []
     for m in members[1:3]:  # one of each beta, seeds 1 and 0
@@ -79,8 +92,68 @@ def test_vmapped_members_equal_members_trained_alone(tmp_path):
         mean, std = statistics.mean(losses), statistics.stdev(losses)
         assert f"{mean:.4g} ± {std:.2g}" in md
     assert (tmp_path / "sweep" / "sweep_plots.png").stat().st_size > 0
+    assert (tmp_path / "sweep" / "sweep.html").read_text().count("data:image/png;base64,") == 1
     ev = json.loads((tmp_path / "sweep" / members[0].name / "eval.json").read_text())
     assert np.isfinite(ev["test_iwae_nll_nats"]) and ev["iwae_k"] == 4
+
+
+def _fake_member(d, *, group, steps, per_member, beta_loss):
+    """A member directory as run_sweep leaves it (summary.json and eval.json only)."""
+    d.mkdir(parents=True)
+    summary = {
+        "step": steps,
+        "wall_time_s": 10.0,
+        "examples_per_s": per_member,
+        "final_train_metrics": {"loss": beta_loss},
+    }
+    if len(group) > 1:
+        summary.update(
+            vmap_group_size=len(group),
+            vmap_group_members=group,
+            group_examples_per_s=per_member * len(group),
+            compile_s=2.0,
+        )
+    (d / "summary.json").write_text(json.dumps(summary))
+    (d / "eval.json").write_text(json.dumps({"test_neg_elbo_nats": beta_loss}))
+
+
+def test_sweep_table_labels_per_member_and_aggregate_throughput(tmp_path):
+    vmapped = ["objective.beta=1_seed=0", "objective.beta=1_seed=1"]
+    rows = []
+    for i, name in enumerate(vmapped):
+        _fake_member(tmp_path / name, group=vmapped, steps=100, per_member=500.0, beta_loss=50 + i)
+        rows.append(report.member_row(name, {"objective.beta": 1, "seed": i}, tmp_path / name))
+    alone = "objective.beta=8_seed=0"
+    _fake_member(tmp_path / alone, group=[alone], steps=100, per_member=900.0, beta_loss=60)
+    rows.append(report.member_row(alone, {"objective.beta": 8, "seed": 0}, tmp_path / alone))
+    report.write_reports(rows, ["objective.beta"], tmp_path)
+
+    assert report.throughput_rows(rows) == [
+        [vmapped[0], 2, 100, 10.0, 2.0, 1000.0, 500.0],
+        [alone, 1, 100, 10.0, None, 900.0, 900.0],
+    ]
+    md = (tmp_path / "sweep.md").read_text()
+    header = next(line for line in md.splitlines() if line.startswith("| group (first member)"))
+    assert "| aggregate examples/s | per-member examples/s |" in header
+    assert f"| {vmapped[0]} | 2 | 100 | 10.0 | 2.0 | 1,000 | 500 |" in md
+    assert f"| {alone} | 1 | 100 | 10.0 | - | 900 | 900 |" in md
+    # (1000 + 900) examples/s aggregate, 10 s of training each, 20 s in all
+    assert "19,000 training examples in 20.0 s of training = 950 examples/s aggregate" in md
+    # Throughput is not averaged over seeds into the metric table: it has its own.
+    metric_rows = md[: md.index("## Throughput")]
+    assert "examples_per_s" not in metric_rows and "| test_neg_elbo_nats |" in metric_rows
+    assert "| 50.5 ± 0.71 | 60 ± 0 |" in md
+    columns = next(csv.reader(open(tmp_path / "sweep.csv")))
+    assert {"examples_per_s_per_member", "examples_per_s_group_aggregate"} <= set(columns)
+
+
+@pytest.mark.parametrize(
+    "values, log",
+    [([1, 2, 4, 8], True), ([1e-4, 1e-3, 1e-2], True), ([1, 2, 3, 4], False),
+     ([0, 1, 2], False), ([0.5, 4], False), ([0.1, 10], True), (["a", "b"], False)],
+)  # fmt: skip
+def test_log_axis_for_log_spaced_values(values, log):
+    assert report.log_spaced(values) is log
 
 
 def _leaves(tree):

@@ -1,5 +1,6 @@
 """Runs a sweep: every member trained (vmapped per shape group, or one after another),
-evaluated on its test split, then aggregated (see :mod:`aejax.sweep.report`).
+evaluated on its test split, then aggregated (see :mod:`aejax.sweep.report`);
+:mod:`aejax.sweep.progress` shows how far it is.
 
 Each member gets ``DIR/<name>/`` laid out like a ``scripts/train.py`` workdir (``config.json``,
 ``metrics.jsonl``, ``checkpoints/``, ``summary.json``) plus ``eval.json``, so
@@ -9,6 +10,7 @@ Each member gets ``DIR/<name>/`` laid out like a ``scripts/train.py`` workdir (`
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import pathlib
 import time
@@ -19,6 +21,7 @@ from aejax import build
 from aejax.evaluation import likelihood
 from aejax.sweep import report, vmapped
 from aejax.sweep.grid import Member, expand, shape_groups
+from aejax.sweep.progress import GroupStats, SweepProgress
 from aejax.train import loop
 from aejax.train.checkpoint import Checkpointer
 from aejax.train.logging import MetricWriter
@@ -31,11 +34,20 @@ IWAE_STREAM, BINARIZE_STREAM = 0, 1
 
 
 def run_sweep(
-    config, sweeps: list[str], seeds: int, workdir, *, use_vmap: bool, iwae_k: int | None = None
+    config,
+    sweeps: list[str],
+    seeds: int,
+    workdir,
+    *,
+    use_vmap: bool,
+    iwae_k: int | None = None,
+    progress: bool = False,
 ) -> dict:
-    """Trains and evaluates every member; writes ``sweep.csv``, ``sweep.md`` and plots.
+    """Trains and evaluates every member; writes ``sweep.csv``, ``sweep.md``/``.html`` and plots.
 
-    Returns ``{"members": [...], "groups": [sizes], "wall_time_s": float}``.
+    ``progress``: a bar over members on stderr and a line per finished group on stdout (see
+    :mod:`aejax.sweep.progress`). Returns ``{"members": [...], "groups": [sizes],
+    "group_stats": [per group of this call], "wall_time_s": float}``.
     """
     workdir = pathlib.Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -43,32 +55,70 @@ def run_sweep(
     members = expand(config, sweeps, seeds)
     todo = [m for m in members if not _done(workdir / m.name)]
     groups = shape_groups(todo) if use_vmap else [[m] for m in todo]
-    for group in groups:
-        train_ds, test_ds = _data(group[0].config, "train"), _data(group[0].config, "test")
-        if len(group) > 1:
-            states = _train_vmapped(group, train_ds, workdir)
-            for i, m in enumerate(group):
-                variables = {"params": states.params, **states.model_state}
-                variables = vmapped.unstack(variables, i)
-                evaluate_member(m, workdir / m.name, variables, test_ds, iwae_k)
-        else:
-            m = group[0]
-            loop.train(m.config, workdir / m.name)
-            run = load_trained(
-                workdir / m.name, image_shape=train_ds.info.shape, num_train=len(train_ds)
-            )
-            evaluate_member(m, workdir / m.name, run.variables, test_ds, iwae_k)
+    stats = []
+    with SweepProgress(len(todo), enabled=progress) as bar:
+        for index, group in enumerate(groups):
+            bar.start_group(index, len(groups), len(group))
+            stats.append(_run_group(index, len(groups), group, workdir, iwae_k, bar))
+            bar.group_done(stats[-1])
     rows = [report.member_row(m.name, m.values, workdir / m.name) for m in members]
     keys = list(members[0].values)
     report.write_reports(rows, [k for k in keys if k != "seed"], workdir)
     info = {
         "members": [m.name for m in members],
         "groups": [len(g) for g in groups],
+        "group_stats": [
+            {
+                **dataclasses.asdict(g),
+                "aggregate_examples_per_s": g.aggregate_examples_per_s,
+                "per_member_examples_per_s": g.per_member_examples_per_s,
+            }
+            for g in stats
+        ],
         "vmap": use_vmap,
         "wall_time_s": time.perf_counter() - t0,
     }
     (workdir / "sweep.json").write_text(json.dumps(info, indent=2) + "\n")
     return info
+
+
+def _run_group(
+    index: int, num_groups: int, group: list[Member], workdir, iwae_k, bar: SweepProgress
+) -> GroupStats:
+    """Trains and evaluates one group (vmapped when it has several members)."""
+    train_ds, test_ds = _data(group[0].config, "train"), _data(group[0].config, "test")
+    batch = int(group[0].config.train.batch_size)
+    if len(group) > 1:
+        states, info = _train_vmapped(group, train_ds, workdir, bar)
+        steps, train_s, compile_s = info["steps"], info["wall_time_s"], info["compile_s"]
+        t0 = time.perf_counter()
+        for i, m in enumerate(group):
+            variables = {"params": states.params, **states.model_state}
+            variables = vmapped.unstack(variables, i)
+            evaluate_member(m, workdir / m.name, variables, test_ds, iwae_k)
+            bar.evaluated()
+    else:
+        m = group[0]
+        summary = loop.train(m.config, workdir / m.name)
+        bar.trained_fraction(1, 1.0)
+        steps, train_s, compile_s = summary["steps_this_session"], summary["wall_time_s"], None
+        t0 = time.perf_counter()
+        run = load_trained(
+            workdir / m.name, image_shape=train_ds.info.shape, num_train=len(train_ds)
+        )
+        evaluate_member(m, workdir / m.name, run.variables, test_ds, iwae_k)
+        bar.evaluated()
+    return GroupStats(
+        index=index,
+        num_groups=num_groups,
+        names=tuple(m.name for m in group),
+        vmapped=len(group) > 1,
+        steps=steps,
+        examples=steps * batch,
+        train_s=train_s,
+        compile_s=compile_s,
+        eval_s=time.perf_counter() - t0,
+    )
 
 
 _DATA_CACHE: dict = {}
@@ -86,9 +136,9 @@ def _done(member_dir: pathlib.Path) -> bool:
     return (member_dir / "summary.json").exists() and (member_dir / "eval.json").exists()
 
 
-def _train_vmapped(group: list[Member], train_ds, workdir: pathlib.Path):
+def _train_vmapped(group: list[Member], train_ds, workdir: pathlib.Path, bar: SweepProgress):
     """Trains ``group`` as one vmapped program; writes each member's files; returns the stacked
-    final states."""
+    final states and :func:`vmapped.train_group`'s info."""
     shape = train_ds.info.shape
     exps = [build.build_experiment(m.config, shape, len(train_ds)) for m in group]
     dirs = [workdir / m.name for m in group]
@@ -103,14 +153,15 @@ def _train_vmapped(group: list[Member], train_ds, workdir: pathlib.Path):
     def on_log(step, rows):
         for w, row in zip(writers, rows, strict=True):
             w.write(step, row)
+        bar.trained_fraction(len(group), step / settings.num_steps)
 
+    settings = exps[0].train
     data = loop.device_data(train_ds, build.labelled_pool(group[0].config, train_ds))
     try:
         states, info = vmapped.train_group(exps, data, shape, on_log=on_log)
     finally:
         for w in writers:
             w.close()
-    settings = exps[0].train
     for i, (m, d) in enumerate(zip(group, dirs, strict=True)):
         state = vmapped.unstack(states, i)
         ckpt = Checkpointer(
@@ -139,6 +190,7 @@ def _train_vmapped(group: list[Member], train_ds, workdir: pathlib.Path):
             * settings.batch_size
             / info["wall_time_s"],
             "vmap_group_size": len(group),
+            "vmap_group_members": [g.name for g in group],
             "skipped_steps": info["nonfinite_steps"][i],
             # train.on_nonfinite=stop cannot stop one member of a vmapped group: its non-finite
             # steps were skipped instead, and this flag says the member would have stopped.
@@ -148,7 +200,7 @@ def _train_vmapped(group: list[Member], train_ds, workdir: pathlib.Path):
             "final_train_metrics": rows[-1] if rows else {},
         }
         (d / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    return states
+    return states, info
 
 
 def evaluate_member(

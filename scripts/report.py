@@ -29,8 +29,7 @@ _OUT = flags.DEFINE_string("out", "comparison", "Output directory of a compariso
 
 
 def main(argv: list[str]) -> None:
-    import pathlib
-
+    from aejax import paths
     from aejax.errors import ConfigError
     from aejax.evaluation import report
 
@@ -42,19 +41,18 @@ def main(argv: list[str]) -> None:
         raise ConfigError(f"unexpected arguments {argv[1:]}; use --compare to compare runs")
     if _WORKDIR.value:
         run = report.load_run(_WORKDIR.value)
-        paths = report.write(report.single_report(run), run.workdir)
+        written = report.write(report.single_report(run), run.workdir)
     else:
         if len(compare) < 2:
             raise ConfigError(f"--compare needs at least two workdirs, got {compare}")
-        dirs = [pathlib.Path(d) for d in compare]
-        names = [d.resolve().name for d in dirs]
+        dirs = [paths.resolve(d) for d in compare]
+        names = [d.name for d in dirs]
         if len(set(names)) < len(names):  # same leaf name twice: use the full paths
             names = [str(d) for d in dirs]
         runs = [report.load_run(d, n) for d, n in zip(dirs, names, strict=True)]
-        out = pathlib.Path(_OUT.value)
-        out.mkdir(parents=True, exist_ok=True)
-        paths = report.write(report.compare_report(runs, out), out)
-    for p in paths:
+        out = paths.resolve(_OUT.value)
+        written = report.write(report.compare_report(runs, out), out)
+    for p in written:
         print(f"wrote {p}")
 
 

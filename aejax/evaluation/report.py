@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import pathlib
 from collections.abc import Sequence
 
+from aejax import paths
 from aejax.errors import WorkdirError
 from aejax.evaluation import headline
 from aejax.evaluation import report_plots as plots
@@ -40,7 +40,7 @@ class Run:
     """What a workdir holds for a report. ``checkpoint_steps``: steps of complete checkpoints."""
 
     name: str
-    workdir: pathlib.Path
+    workdir: paths.Path
     config: dict
     metrics: list[dict]
     evaluation: dict
@@ -51,7 +51,8 @@ class Run:
 # ------------------------------------------------------------------------------- reading
 
 
-def _read_json(path: pathlib.Path) -> dict:
+def _read_json(path: paths.Path) -> dict:
+    path = paths.resolve(path)
     if not path.exists():
         return {}
     try:
@@ -60,8 +61,9 @@ def _read_json(path: pathlib.Path) -> dict:
         raise WorkdirError(f"{path} is not valid JSON ({e}); rerun what wrote it") from e
 
 
-def _read_jsonl(path: pathlib.Path) -> list[dict]:
+def _read_jsonl(path: paths.Path) -> list[dict]:
     """Rows of ``metrics.jsonl``; a torn last line (training still writing) is left out."""
+    path = paths.resolve(path)
     if not path.exists():
         return []
     rows = []
@@ -73,7 +75,7 @@ def _read_jsonl(path: pathlib.Path) -> list[dict]:
     return rows
 
 
-def _checkpoint_steps(workdir: pathlib.Path) -> tuple[int, ...]:
+def _checkpoint_steps(workdir: paths.Path) -> tuple[int, ...]:
     """Steps under ``checkpoints/`` whose save completed (its manifest was written)."""
     from aejax.train.manifest import NAME
 
@@ -85,13 +87,14 @@ def _checkpoint_steps(workdir: pathlib.Path) -> tuple[int, ...]:
     )
 
 
-def load_run(workdir: str | pathlib.Path, name: str | None = None) -> Run:
+def load_run(workdir: paths.PathLike, name: str | None = None) -> Run:
     """Reads the files of :data:`RUN_FILES` (each may be missing, not all of them).
 
     Raises:
       WorkdirError: ``workdir`` is not a directory or holds none of :data:`RUN_FILES`.
     """
-    workdir = pathlib.Path(workdir)
+    paths.require_backend(workdir)
+    workdir = paths.resolve(workdir)
     if not workdir.is_dir():
         raise WorkdirError(
             f"{workdir} does not exist or is not a directory; pass the workdir of a training run"
@@ -102,7 +105,7 @@ def load_run(workdir: str | pathlib.Path, name: str | None = None) -> Run:
             f"scripts/train.py --workdir {workdir} first"
         )
     return Run(
-        name=name or workdir.resolve().name,
+        name=name or workdir.name,
         workdir=workdir,
         config=_read_json(workdir / "config.json"),
         metrics=_read_jsonl(workdir / "metrics.jsonl"),
@@ -257,7 +260,7 @@ def _plot_names(runs: Sequence[Run]) -> list[str]:
 # ------------------------------------------------------------------------------- comparison
 
 
-def compare_report(runs: Sequence[Run], out_dir: pathlib.Path) -> Doc:
+def compare_report(runs: Sequence[Run], out_dir: paths.Path) -> Doc:
     """Configs that differ first, then headline metrics side by side (better value marked,
     differences to the first run), overlaid curves, plots in rows, raw tables collapsed."""
     names = [r.name for r in runs]
@@ -325,10 +328,10 @@ def compare_report(runs: Sequence[Run], out_dir: pathlib.Path) -> Doc:
 # ------------------------------------------------------------------------------- writing
 
 
-def write(doc: Doc, out_dir: pathlib.Path, stem: str = "report") -> tuple[pathlib.Path, ...]:
+def write(doc: Doc, out_dir: paths.Path, stem: str = "report") -> tuple[paths.Path, ...]:
     """Writes ``out_dir/<stem>.md`` (images linked) and ``<stem>.html`` (images embedded)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = paths.resolve(out_dir)
     md, page = out_dir / f"{stem}.md", out_dir / f"{stem}.html"
-    md.write_text(doc.markdown(out_dir))
-    page.write_text(doc.html())
+    paths.write_text(md, doc.markdown(out_dir))
+    paths.write_text(page, doc.html())
     return md, page

@@ -19,8 +19,10 @@ import base64
 import contextlib
 import dataclasses
 import html
-import pathlib
+import os
 from collections.abc import Sequence
+
+from aejax import paths
 
 
 def flatten(tree, prefix: str = "") -> dict[str, object]:
@@ -83,10 +85,10 @@ class Doc:
         if rows:
             self.blocks.append(("table", list(header), [list(r) for r in rows], css_class))
 
-    def image(self, path: pathlib.Path, caption: str):
-        self.blocks.append(("img", pathlib.Path(path), caption))
+    def image(self, path: paths.Path, caption: str):
+        self.blocks.append(("img", paths.resolve(path), caption))
 
-    def images_row(self, items: Sequence[tuple[pathlib.Path | None, str]]):
+    def images_row(self, items: Sequence[tuple[paths.Path | None, str]]):
         self.blocks.append(("imgrow", list(items)))
 
     @contextlib.contextmanager
@@ -98,7 +100,7 @@ class Doc:
         finally:
             self.blocks.append(("close",))
 
-    def markdown(self, base: pathlib.Path) -> str:
+    def markdown(self, base: paths.Path) -> str:
         """Markdown with images linked relative to ``base`` (the directory of the file)."""
         out = [f"# {self.title}", ""]
         for b in self.blocks:
@@ -213,18 +215,19 @@ _CHECK_JS = (
 )
 
 
-def _relative(path: pathlib.Path, base: pathlib.Path) -> str:
+def _relative(path: paths.Path, base: paths.Path) -> str:
+    path, base = paths.resolve(path), paths.resolve(base)
     try:
-        return str(path.resolve().relative_to(base.resolve()))
+        return path.relative_to(base).as_posix()
     except ValueError:
-        return str(path.resolve())
+        return os.fspath(path)
 
 
-def _img_tag(path: pathlib.Path, alt: str) -> str:
+def _img_tag(path: paths.Path, alt: str) -> str:
     data = base64.b64encode(read_png(path)).decode("ascii")
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
 
 
-def read_png(path: pathlib.Path) -> bytes:
+def read_png(path: paths.Path) -> bytes:
     """The one place a report reads an image file (to embed it)."""
-    return pathlib.Path(path).read_bytes()
+    return paths.resolve(path).read_bytes()

@@ -7,8 +7,9 @@ per run in every panel, so the legend stays legible when the page scales the fig
 
 from __future__ import annotations
 
-import pathlib
 from collections.abc import Sequence
+
+from aejax import paths
 
 CURVE_KEYS = ("loss", "neg_elbo", "recon", "kl", "grad_norm")
 _NATS = ("loss", "neg_elbo", "recon", "kl")
@@ -75,17 +76,16 @@ def _pyplot():
     return plt
 
 
-def save_figure(fig, path: pathlib.Path) -> pathlib.Path:
+def save_figure(fig, path: paths.Path) -> paths.Path:
     """The one place a report writes an image file."""
-    pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
+    paths.save_figure(fig, path, dpi=100)
     _pyplot().close(fig)
     return path
 
 
 def training_curves(
-    names: Sequence[str], metrics: Sequence[list[dict]], path: pathlib.Path
-) -> pathlib.Path | None:
+    names: Sequence[str], metrics: Sequence[list[dict]], path: paths.Path
+) -> paths.Path | None:
     """One panel per logged key of :data:`CURVE_KEYS`, one line per run (``metrics[i]`` is run
     ``i``'s ``metrics.jsonl`` rows); ``None`` when no run logged any of them."""
     keys = [k for k in CURVE_KEYS if any(k in row for rows in metrics for row in rows)]
@@ -126,8 +126,8 @@ def training_curves(
 
 
 def kl_per_dim(
-    names: Sequence[str], lists: Sequence[dict[str, list]], path: pathlib.Path
-) -> pathlib.Path | None:
+    names: Sequence[str], lists: Sequence[dict[str, list]], path: paths.Path
+) -> paths.Path | None:
     """Bars of each run's ``kl_per_dim`` and ``posterior_mean_var`` (``lists[i]``: lists
     ``[D]`` of run ``i``), grouped by dimension; ``None`` when no run has either."""
     evals = lists

@@ -12,12 +12,13 @@ per-member number of an 8-member group is not a sign of an 8x slower sweep.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
-import pathlib
 
 import numpy as np
 
+from aejax import paths
 from aejax.evaluation import headline
 from aejax.evaluation.report_doc import Cell, Doc
 
@@ -43,7 +44,7 @@ BOOKKEEPING = (
 )
 
 
-def member_row(name: str, values: dict, member_dir: pathlib.Path) -> dict:
+def member_row(name: str, values: dict, member_dir: paths.Path) -> dict:
     """``{"member", swept keys..., metric: float, bookkeeping...}``: summary scalars
     (``final_train_metrics`` prefixed ``train_``), eval scalars (already prefixed ``test_``) and
     the :data:`BOOKKEEPING` columns (``vmap_group``: the group's first member)."""
@@ -113,24 +114,25 @@ def throughput_rows(rows: list[dict]) -> list[list]:
     return list(seen.values())
 
 
-def write_reports(rows: list[dict], swept: list[str], workdir: pathlib.Path) -> None:
+def write_reports(rows: list[dict], swept: list[str], workdir: paths.Path) -> None:
     """``sweep.csv``, ``sweep_plots.png``, ``sweep.md`` and ``sweep.html`` in ``workdir``."""
     from aejax.evaluation import report
 
-    workdir = pathlib.Path(workdir)
+    workdir = paths.resolve(workdir)
     columns = list(dict.fromkeys(k for r in rows for k in r))
-    with open(workdir / "sweep.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
+    table = io.StringIO(newline="")
+    writer = csv.DictWriter(table, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(rows)
+    paths.write_text(workdir / "sweep.csv", table.getvalue())
     metrics, groups = aggregate(rows, swept)
     plot(metrics, groups, swept, workdir / "sweep_plots.png")
     report.write(sweep_doc(rows, metrics, groups, swept, workdir), workdir, stem="sweep")
 
 
-def sweep_doc(rows, metrics, groups, swept, workdir: pathlib.Path) -> Doc:
+def sweep_doc(rows, metrics, groups, swept, workdir: paths.Path) -> Doc:
     """The sweep report: metrics (mean ± std, best mean marked), plots, throughput."""
-    doc = Doc(f"aejax sweep: {workdir.resolve().name}")
+    doc = Doc(f"aejax sweep: {paths.resolve(workdir).name}")
     grid = "; ".join(f"{k} = {', '.join(str(v) for v in _values(groups, k))}" for k in swept)
     seeds = len({r.get("seed") for r in rows})
     doc.para(f"{len(rows)} members: {grid or 'one setting'} x {seeds} seed(s).")
@@ -207,7 +209,7 @@ def log_spaced(values) -> bool:
     return float(np.std(log) / np.mean(log)) < float(np.std(lin) / np.mean(lin))
 
 
-def plot(metrics: list[str], groups: list[dict], swept: list[str], path: pathlib.Path) -> None:
+def plot(metrics: list[str], groups: list[dict], swept: list[str], path: paths.Path) -> None:
     """Headline metrics against the first swept key; one line per setting of the others."""
     import matplotlib
 
@@ -249,11 +251,12 @@ def plot(metrics: list[str], groups: list[dict], swept: list[str], path: pathlib
     if any(lines):
         axes[0][0].legend(fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    paths.save_figure(fig, path, dpi=100)
     plt.close(fig)
 
 
-def _read(path: pathlib.Path) -> dict:
+def _read(path: paths.Path) -> dict:
+    path = paths.resolve(path)
     return json.loads(path.read_text()) if path.exists() else {}
 
 

@@ -12,19 +12,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import pathlib
 import time
 
 import jax
 
-from aejax import build
+from aejax import build, paths
 from aejax.evaluation import likelihood
 from aejax.sweep import report, vmapped
 from aejax.sweep.grid import Member, expand, shape_groups
 from aejax.sweep.progress import GroupStats, SweepProgress
 from aejax.train import loop
 from aejax.train.checkpoint import Checkpointer
-from aejax.train.logging import MetricWriter
+from aejax.train.logging import MetricWriter, read_jsonl
 from aejax.train.restore import load_trained
 from aejax.train.rng import named_keys
 from aejax.train.state import params_sha256
@@ -49,8 +48,7 @@ def run_sweep(
     :mod:`aejax.sweep.progress`). Returns ``{"members": [...], "groups": [sizes],
     "group_stats": [per group of this call], "wall_time_s": float}``.
     """
-    workdir = pathlib.Path(workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
+    workdir = paths.check_writable(workdir)
     t0 = time.perf_counter()
     members = expand(config, sweeps, seeds)
     todo = [m for m in members if not _done(workdir / m.name)]
@@ -78,7 +76,7 @@ def run_sweep(
         "vmap": use_vmap,
         "wall_time_s": time.perf_counter() - t0,
     }
-    (workdir / "sweep.json").write_text(json.dumps(info, indent=2) + "\n")
+    paths.write_text(workdir / "sweep.json", json.dumps(info, indent=2) + "\n")
     return info
 
 
@@ -132,11 +130,11 @@ def _data(config, split: str):
     return _DATA_CACHE[key]
 
 
-def _done(member_dir: pathlib.Path) -> bool:
+def _done(member_dir: paths.Path) -> bool:
     return (member_dir / "summary.json").exists() and (member_dir / "eval.json").exists()
 
 
-def _train_vmapped(group: list[Member], train_ds, workdir: pathlib.Path, bar: SweepProgress):
+def _train_vmapped(group: list[Member], train_ds, workdir: paths.Path, bar: SweepProgress):
     """Trains ``group`` as one vmapped program; writes each member's files; returns the stacked
     final states and :func:`vmapped.train_group`'s info."""
     shape = train_ds.info.shape
@@ -145,7 +143,7 @@ def _train_vmapped(group: list[Member], train_ds, workdir: pathlib.Path, bar: Sw
     writers = []
     for m, d in zip(group, dirs, strict=True):
         d.mkdir(parents=True, exist_ok=True)
-        (d / "config.json").write_text(m.config.to_json_best_effort(indent=2) + "\n")
+        paths.write_text(d / "config.json", m.config.to_json_best_effort(indent=2) + "\n")
         for stale in ("metrics.jsonl", "summary.json", "eval.json"):
             (d / stale).unlink(missing_ok=True)
         writers.append(MetricWriter(d))
@@ -176,7 +174,7 @@ def _train_vmapped(group: list[Member], train_ds, workdir: pathlib.Path, bar: Sw
             ckpt.wait()
         finally:
             ckpt.close()
-        rows = [json.loads(line) for line in (d / "metrics.jsonl").read_text().splitlines()]
+        rows = read_jsonl(d / "metrics.jsonl")
         summary = {
             "step": int(state.step),
             "params_sha256": params_sha256(state.params),
@@ -199,12 +197,12 @@ def _train_vmapped(group: list[Member], train_ds, workdir: pathlib.Path, bar: Sw
             "num_train_examples": len(train_ds),
             "final_train_metrics": rows[-1] if rows else {},
         }
-        (d / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        paths.write_text(d / "summary.json", json.dumps(summary, indent=2) + "\n")
     return states, info
 
 
 def evaluate_member(
-    m: Member, member_dir: pathlib.Path, variables: dict, test_ds, iwae_k: int | None
+    m: Member, member_dir: paths.Path, variables: dict, test_ds, iwae_k: int | None
 ) -> dict:
     """``eval.json`` for one member, as ``scripts/evaluate.py`` computes it (same keys and key
     streams); ``iwae_k=None`` takes the config's ``eval.iwae_k``."""
@@ -233,9 +231,9 @@ def evaluate_member(
         num_test=metrics["num_examples"],
         eval_wall_time_s=time.perf_counter() - t0,
     )
-    (member_dir / "eval.json").write_text(json.dumps(result, indent=2) + "\n")
+    paths.write_text(member_dir / "eval.json", json.dumps(result, indent=2) + "\n")
     return result
 
 
-def _num_train(member_dir: pathlib.Path) -> int:
+def _num_train(member_dir: paths.Path) -> int:
     return int(json.loads((member_dir / "summary.json").read_text())["num_train_examples"])

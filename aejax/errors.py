@@ -24,3 +24,10 @@ class NonFiniteError(AejaxError, FloatingPointError):
 
 class CheckpointError(AejaxError, RuntimeError):
     """A checkpoint is missing, incomplete, or does not match the run's config."""
+
+
+class StoppedBySignal(Exception):
+    """A run stopped early on SIGTERM or Ctrl-C after saving what a rerun continues from.
+
+    Not an error: the command-line scripts print the message on stdout and exit 0.
+    """

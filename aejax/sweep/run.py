@@ -5,6 +5,8 @@ Each member gets ``DIR/<name>/`` laid out like a ``scripts/train.py`` workdir (`
 ``metrics.jsonl``, ``checkpoints/``, ``summary.json``) plus ``eval.json``, so
 ``scripts/evaluate.py --workdir DIR/<name>`` works on it too. A member whose ``summary.json`` and
 ``eval.json`` exist is not rerun (rerunning the sweep command finishes an interrupted sweep).
+SIGTERM or Ctrl-C while a member trains on its own (not vmapped) saves its checkpoint and stops
+the sweep with :class:`aejax.errors.StoppedBySignal`.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from aejax import build
 from aejax.evaluation import likelihood
 from aejax.sweep import report, vmapped
 from aejax.sweep.grid import Member, expand, shape_groups
-from aejax.train import loop
+from aejax.train import loop, preemption
 from aejax.train.checkpoint import Checkpointer
 from aejax.train.logging import MetricWriter
 from aejax.train.restore import load_trained
@@ -53,7 +55,10 @@ def run_sweep(
                 evaluate_member(m, workdir / m.name, variables, test_ds, iwae_k)
         else:
             m = group[0]
-            loop.train(m.config, workdir / m.name)
+            summary = loop.train(m.config, workdir / m.name)
+            # SIGTERM / Ctrl-C: the member's checkpoint is saved; stop the sweep (the rerun
+            # resumes this member) rather than evaluate an unfinished run.
+            preemption.raise_if_stopped(summary, where=f" of member {m.name}")
             run = load_trained(
                 workdir / m.name, image_shape=train_ds.info.shape, num_train=len(train_ds)
             )

@@ -142,7 +142,8 @@ class Checkpointer:
             return
         step = content["step"]
         try:
-            preemption.maybe_kill("save", step)  # fault injection for tests (env var)
+            preemption.maybe_kill("save", step)  # fault injection for tests (env vars)
+            preemption.maybe_signal_in_save(step)
             tmp = [p for p in self.directory.glob(f"{step}{TMP_SUFFIX}*") if p.is_dir()]
             if len(tmp) != 1:
                 raise RuntimeError(f"expected one temporary directory for step {step}, got {tmp}")
@@ -333,6 +334,18 @@ class Checkpointer:
             self.wait()
         finally:
             self._manager.close()
+
+
+def committed_steps(directory: str | pathlib.Path) -> list[int]:
+    """Steps of the complete checkpoints with a manifest under ``directory``, from a listing of
+    the directory alone (no orbax call: safe from a signal handler that interrupted one)."""
+    try:
+        entries = list(pathlib.Path(directory).iterdir())
+    except OSError:
+        return []
+    return sorted(
+        int(p.name) for p in entries if p.name.isdigit() and (p / manifest.NAME).is_file()
+    )
 
 
 def _norm(value):

@@ -2,9 +2,10 @@
 
 Resume order: the newest checkpoint in ``WORKDIR/checkpoints`` that passes verification (newer
 ones that fail are logged, listed in ``summary.json`` under ``refused_checkpoints`` and moved to
-``checkpoints/refused/``), else a fresh start. SIGTERM stops the run at the end of the current
-chunk (at most ``train.steps_per_call`` steps) with a committed checkpoint at that step and a
-normal return (``summary["preempted"]``); see :mod:`aejax.train.preemption`.
+``checkpoints/refused/``), else a fresh start. SIGTERM or Ctrl-C (SIGINT) stops the run at the
+end of the current chunk (at most ``train.steps_per_call`` steps) with a committed checkpoint at
+that step and a normal return (``summary["preempted"]``, ``summary["stopped_by"]``); a second
+Ctrl-C exits at once with status 130; see :mod:`aejax.train.preemption`.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from aejax.data.base import ArrayDataset
 from aejax.defaults import flatten
 from aejax.errors import ConfigError, DataError, NonFiniteError
 from aejax.train import preemption, sharding
-from aejax.train.checkpoint import Checkpointer
+from aejax.train.checkpoint import Checkpointer, committed_steps
 from aejax.train.epochs import DeviceData, EpochOrders, make_chunk_runner
 from aejax.train.logging import MetricWriter, read_jsonl
 from aejax.train.rng import named_keys
@@ -202,6 +203,7 @@ def _train(
     if settings.debug_checks:
         run_chunk = _with_float_checks(run_chunk)
     kill_at = preemption.kill_point()
+    preemption.signal_points()  # a malformed $AEJAX_DEBUG_SIGNAL_AT stops here, not mid-run
     data = device_data(train_ds, build.labelled_pool(config, train_ds), mesh)
     hparams = build.hparams_as_arrays(exp.hparams)
     # Multi-process: every process trains; only the first writes the metric log.
@@ -210,6 +212,8 @@ def _train(
     total = settings.num_steps
     epoch_orders = EpochOrders(keys["data"], len(train_ds))
     progress = _progress(settings.progress, total, step)
+    stop.step, stop.line_open = step, settings.progress
+    stop.describe_abort = lambda: _abort_message(stop.step, ckpt.directory)
     window: dict[str, list] = {}
     skipped = 0
     t_start = time.perf_counter()
@@ -234,6 +238,7 @@ def _train(
                 None if mesh is not None else epoch_orders.get(step // settings.steps_per_epoch)
             )
             state, metrics = run_chunk(state, data, keys["train"], hparams, jnp.int32(n), orders)
+            preemption.maybe_signal_in_chunk(step, step + n)  # fault injection (env var)
             metrics = jax.device_get(metrics)
             examples_log.write(metrics)
             active = metrics["active"]
@@ -250,6 +255,7 @@ def _train(
                 if k not in ("active", "step", "finite", "index"):
                     window.setdefault(k, []).extend(v[active & metrics["finite"]].tolist())
             step = int(metrics["step"][active][-1]) + 1
+            stop.step = step
             progress.update(int(active.sum()))
             if step % settings.log_every == 0 or step == total:
                 scalars = {k: float(np.mean(v)) for k, v in window.items() if v}
@@ -263,10 +269,13 @@ def _train(
             preemption.maybe_kill("step", step)
         if preempted:
             # Preemption: save where we stopped; wait() returns once the checkpoint committed.
+            progress.close()
+            stop.line_open = False
             ckpt.save(state)
         ckpt.wait()
     except BaseException:
         progress.close()
+        stop.line_open = False
         writer.close()
         examples_log.close()
         try:
@@ -275,6 +284,7 @@ def _train(
             pass
         raise
     progress.close()
+    stop.line_open = False
     writer.close()
     examples_log.close()
     ckpt.close()
@@ -289,6 +299,10 @@ def _train(
         "steps_this_session": trained,
         "resumed_from_step": first_step if first_step else None,
         "preempted": preempted,
+        # The signal that stopped the run early ("SIGTERM", "SIGINT"), and the step the run had
+        # completed when it arrived (the stop is at the end of the chunk that was then running).
+        "stopped_by": stop.signal_name if preempted else None,
+        "signal_received_at_step": stop.received_at,
         "refused_checkpoints": [{"step": s, "reason": msg} for s, msg in refused],
         # sha256 over every leaf of the train state (step, params, model state, optimizer state).
         "state_sha256": params_sha256(state),
@@ -306,6 +320,25 @@ def _train(
     }
     (workdir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def _abort_message(step: int, directory: pathlib.Path) -> str:
+    """The ``error:`` line of a second Ctrl-C at ``step``: what is on disk, from a listing."""
+    good = committed_steps(directory)
+    if good and good[-1] >= step:
+        return (
+            f"interrupted again; stopped at step {good[-1]} (the checkpoint at that step is "
+            "committed; rerun the same command to continue)"
+        )
+    if good:
+        return (
+            f"interrupted again; stopped without saving step {step} (the checkpoint at step "
+            f"{good[-1]} is intact; rerun the same command to continue from it)"
+        )
+    return (
+        f"interrupted again; stopped without saving step {step} (no checkpoint yet; rerunning "
+        "the same command starts over)"
+    )
 
 
 def _training_totals(path: pathlib.Path, first_step: int, trained: int, wall: float) -> dict:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+import signal
 import time
 
 import jax
@@ -218,10 +219,11 @@ def _train(
     skipped = 0
     t_start = time.perf_counter()
     first_step = step
-    preempted = False
+    preempted, agreed = False, None
     try:
         while step < total:
-            if stop.requested is not None:
+            agreed = _agreed_stop(stop)
+            if agreed is not None:
                 preempted = True
                 break
             n = min(
@@ -301,8 +303,8 @@ def _train(
         "preempted": preempted,
         # The signal that stopped the run early ("SIGTERM", "SIGINT"), and the step the run had
         # completed when it arrived (the stop is at the end of the chunk that was then running).
-        "stopped_by": stop.signal_name if preempted else None,
-        "signal_received_at_step": stop.received_at,
+        "stopped_by": signal.Signals(agreed[0]).name if agreed else None,
+        "signal_received_at_step": agreed[1] if agreed else stop.received_at,
         "refused_checkpoints": [{"step": s, "reason": msg} for s, msg in refused],
         # sha256 over every leaf of the train state (step, params, model state, optimizer state).
         "state_sha256": params_sha256(state),
@@ -320,6 +322,26 @@ def _train(
     }
     (workdir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def _agreed_stop(stop: preemption.StopRequest) -> tuple[int, int] | None:
+    """``(signal, step it was received at)`` when the run must stop now, else None.
+
+    Multi-process, every process must stop at the same chunk boundary (the save and every step
+    are collective), though a scheduler's SIGTERM may reach the hosts at different times: the
+    processes exchange their flags between chunks (one small all-gather per chunk) and all stop
+    when any has been signalled, with the signal of the first such process.
+    """
+    mine = np.array(
+        [stop.requested or 0, -1 if stop.received_at is None else stop.received_at], np.int64
+    )
+    rows = mine[None]
+    if jax.process_count() > 1:
+        from jax.experimental import multihost_utils
+
+        rows = np.asarray(multihost_utils.process_allgather(mine)).reshape(-1, 2)
+    hit = rows[rows[:, 0] != 0]
+    return (int(hit[0, 0]), int(hit[0, 1])) if len(hit) else None
 
 
 def _abort_message(step: int, directory: pathlib.Path) -> str:

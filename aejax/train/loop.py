@@ -333,7 +333,7 @@ def _agreed_stop(stop: preemption.StopRequest) -> tuple[int, int] | None:
     when any has been signalled, with the signal of the first such process.
     """
     mine = np.array(
-        [stop.requested or 0, -1 if stop.received_at is None else stop.received_at], np.int64
+        [stop.requested or 0, -1 if stop.received_at is None else stop.received_at], np.int32
     )
     rows = mine[None]
     if jax.process_count() > 1:

@@ -12,15 +12,31 @@ endif
 # XLA on CPU: let the step use every core; no TensorFlow is imported at train time.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install demo test lint format benchmark clean
+.PHONY: install install-tpu install-cuda12 demo test lint format benchmark clean
+
+# The pinned jax 0.10.2 needs Python 3.11 or newer (e.g. `make install PYTHON=python3.12`).
+PY_CHECK := import sys; sys.exit(sys.version_info < (3, 11) and "error: $(PYTHON) is Python %d.%d; \
+the pinned jax needs 3.11 or newer: run make again with PYTHON=python3.11 (or newer)" % sys.version_info[:2])
 
 $(STAMP): requirements.txt pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	test -x $(PY) || { $(PYTHON) -c '$(PY_CHECK)' && $(PYTHON) -m venv $(VENV); }
 	$(PY) -m pip install -q -r requirements.txt
 	$(PY) -m pip install -q --no-deps -e .
 	touch $(STAMP)
 
+# CPU: requirements.txt (the pin set CI uses).
 install: $(STAMP)
+
+# Accelerators: the CPU install, then the accelerator build of the same jax (pyproject extras).
+# Cloud TPU VM: jax[tpu]==0.10.2 (libtpu) plus gcsfs and google-cloud-storage for gs:// workdirs.
+install-tpu: $(STAMP)
+	$(PY) -m pip install -q -e ".[tpu]"
+
+# NVIDIA GPUs: jax[cuda12]==0.10.2 (jax-cuda12-plugin, jax-cuda12-pjrt and the CUDA 12 wheels;
+# needs an NVIDIA driver, not a CUDA toolkit). Add gs:// support with `.venv/bin/pip install -e
+# ".[gcs]"`.
+install-cuda12: $(STAMP)
+	$(PY) -m pip install -q -e ".[cuda12]"
 
 demo: $(STAMP)
 	$(PY) scripts/train.py --config experiments/demo.py --workdir $(WORKDIR)

@@ -1,5 +1,9 @@
 """Shared command-line plumbing: user errors become one line on stderr and exit status 2.
 
+A training stopped by SIGTERM or Ctrl-C (:class:`aejax.errors.StoppedBySignal`, after its
+checkpoint committed) prints its one line on stdout and exits 0; a Ctrl-C anywhere else prints
+``error: interrupted`` and exits 130, without a traceback.
+
 Bad flags (an unknown ``--config.KEY``, a value of the wrong type) are reported the same way as
 errors raised while running: ``error: <what is wrong>`` on one line, exit status 2, no traceback.
 """
@@ -8,12 +12,13 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import sys
 
 from absl import flags
 from absl import logging as absl_logging
 
-from aejax.errors import AejaxError, ConfigError
+from aejax.errors import AejaxError, ConfigError, StoppedBySignal
 
 
 def run_main(app, main) -> int:
@@ -30,6 +35,12 @@ def run_main(app, main) -> int:
     except AejaxError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except StoppedBySignal as e:  # SIGTERM / Ctrl-C honoured: the checkpoint is saved
+        print(e)
+        return 0
+    except KeyboardInterrupt:  # Ctrl-C outside training (which saves first: StoppedBySignal)
+        print("error: interrupted", file=sys.stderr)
+        return 128 + signal.SIGINT
     return 0
 
 

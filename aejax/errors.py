@@ -28,3 +28,10 @@ class CheckpointError(AejaxError, RuntimeError):
 
 class WorkdirError(AejaxError, FileNotFoundError):
     """A workdir is missing, holds nothing of a run, or holds a damaged file."""
+
+
+class StoppedBySignal(Exception):
+    """A run stopped early on SIGTERM or Ctrl-C after saving what a rerun continues from.
+
+    Not an error: the command-line scripts print the message on stdout and exit 0.
+    """

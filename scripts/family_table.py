@@ -61,6 +61,7 @@ def run_row(name: str, row: dict, runs: pathlib.Path) -> dict:
     """Trains (or resumes) and evaluates one row; returns its ``family.json`` content."""
     from aejax.evaluation import family
     from aejax.train.loop import train
+    from aejax.train.preemption import raise_if_stopped
 
     workdir = runs / name
     cached = workdir / "family.json"
@@ -71,6 +72,7 @@ def run_row(name: str, row: dict, runs: pathlib.Path) -> dict:
     config = _config(row)
     start = time.perf_counter()
     summary = train(config, workdir)
+    raise_if_stopped(summary, where=f" of {name}")  # SIGTERM / Ctrl-C: saved; stop the table
     train_wall = summary["wall_time_s"] if summary.get("resumed_from_step") is None else None
     result = family.evaluate_row(
         workdir,

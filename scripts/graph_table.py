@@ -45,11 +45,13 @@ def main(argv: list[str]) -> None:
 
     from aejax.graph.evaluate import describe, evaluate_graph
     from aejax.graph.train import train_graph
+    from aejax.train.preemption import raise_if_stopped
 
     rows, start = [], time.perf_counter()
     for name in EXPERIMENTS:
         workdir = pathlib.Path(_RUNS_DIR.value) / name
         summary = train_graph(_config(name), workdir)
+        raise_if_stopped(summary, where=f" of {name}")  # SIGTERM / Ctrl-C: stop the table
         result = evaluate_graph(workdir)
         print(describe(result), flush=True)
         rows.append((name, result, summary))

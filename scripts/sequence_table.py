@@ -91,6 +91,7 @@ def main(argv: list[str]) -> None:
     from aejax.evaluation import sequence
     from aejax.evaluation.report import Doc
     from aejax.train.loop import train
+    from aejax.train.preemption import raise_if_stopped
     from aejax.train.restore import load_trained
 
     runs = pathlib.Path(_RUNS.value)
@@ -106,6 +107,7 @@ def main(argv: list[str]) -> None:
         config = _config(module, variant)
         start = time.perf_counter()
         summary = train(config, runs / name)
+        raise_if_stopped(summary, where=f" of {name}")  # SIGTERM / Ctrl-C: stop the table
         wall = time.perf_counter() - start
         old = before.get(name, {})
         if not summary["steps_this_session"] and old.get("steps") == summary["step"]:

@@ -1,5 +1,8 @@
 """Train an experiment; rerunning the same command resumes from the workdir's latest checkpoint.
 
+Ctrl-C (or SIGTERM) stops at the end of the current chunk after saving a checkpoint (exit 0); a
+second Ctrl-C stops at once without saving (exit 130). See aejax/train/preemption.py.
+
   python scripts/train.py --config experiments/vae_mnist.py --workdir runs/vae_mnist \
       [--config.objective.beta=4 --config.train.num_epochs=20 ...]
 """
@@ -23,6 +26,7 @@ flags.mark_flags_as_required(["config", "workdir"])
 def main(argv: list[str]) -> None:
     del argv
     from aejax.graph.build import is_graph_config
+    from aejax.train.preemption import raise_if_stopped
     from aejax.train.sharding import initialize_distributed
 
     initialize_distributed()  # AEJAX_MULTIHOST=1: one process per host (scripts/launch_tpu.sh)
@@ -32,12 +36,7 @@ def main(argv: list[str]) -> None:
         from aejax.train.loop import train
 
     summary = train(_CONFIG.value, _WORKDIR.value)
-    if summary.get("preempted"):
-        print(
-            f"stopped by SIGTERM at step {summary['step']}; the checkpoint at that step is "
-            "committed; rerun the same command to continue"
-        )
-        return
+    raise_if_stopped(summary)  # SIGTERM / Ctrl-C: one line on stdout, exit 0
     if summary.get("steps_this_session") == 0:
         print(
             f"{_WORKDIR.value} is already trained to step {summary['step']} (nothing to do; "

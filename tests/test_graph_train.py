@@ -142,3 +142,39 @@ def test_pubmed_sized_graphs_need_sampled_negatives(toy_dir):
         build_graph_experiment(_config(toy_dir, **{"graph.features": False}), big)
     exp = build_graph_experiment(_config(toy_dir, **{"graph.negatives": 1}), big)
     assert exp.model.num_nodes == 19717
+
+
+def test_ctrl_c_stops_the_graph_trainer_between_steps_and_the_rerun_finishes(
+    toy_dir, tmp_path, monkeypatch
+):
+    import signal
+
+    import aejax.graph.train as graph_train
+
+    config = _config(toy_dir)
+    reference = train_graph(config, tmp_path / "reference")
+    writes = []
+    write = graph_train.MetricWriter.write
+
+    def write_then_ctrl_c(self, step, scalars, **kw):  # Ctrl-C right after run 1's first row
+        write(self, step, scalars, **kw)
+        writes.append((scalars["run"], step))
+        if writes[-1] == (1, 20):
+            signal.raise_signal(signal.SIGINT)  # without the handler: KeyboardInterrupt
+
+    monkeypatch.setattr(graph_train.MetricWriter, "write", write_then_ctrl_c)
+    workdir = tmp_path / "run"
+    # Python's own Ctrl-C handler, also where this runs as a background job (SIGINT ignored).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        stopped = train_graph(config, workdir)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert stopped["preempted"] and stopped["stopped_by"] == "SIGINT"
+    assert (stopped["run"], stopped["step"], stopped["runs_finished"]) == (1, 20, 1)
+    assert writes == [(0, 20), (0, 40), (0, 60), (1, 20)]  # no step after the one it was in
+    assert (workdir / "runs" / "0" / "run.json").exists()
+    assert not (workdir / "runs" / "1").exists() and not (workdir / "summary.json").exists()
+    monkeypatch.undo()
+    resumed = train_graph(config, workdir)
+    assert resumed["params_sha256"] == reference["params_sha256"]

@@ -160,3 +160,57 @@ def test_two_processes_killed_and_rerun_in_one_workdir_resume_bitwise(tmp_path):
     steps, _ = _losses(tmp_path / "shared")
     assert steps == list(range(2, 17, 2))
     assert sorted(p.name for p in (tmp_path / "shared" / "checkpoints").iterdir()) == ["16"]
+
+
+STOP_CHILD = textwrap.dedent(
+    """
+    import json, sys
+    from aejax.train import sharding
+    sharding.initialize_distributed()
+    from conftest import tiny_config
+    from aejax.train import loop
+    c = tiny_config(**{"train.num_steps": 48, "train.log_every": 4, "train.checkpoint_every": 8,
+                       "train.steps_per_call": 4})
+    s = loop.train(c, sys.argv[1])
+    print(json.dumps({k: s[k] for k in ("step", "stopped_by", "signal_received_at_step")}))
+    """
+)
+
+
+def test_sigterm_on_one_process_stops_both_at_the_same_step(tmp_path):
+    """A scheduler's SIGTERM may reach one host first: the processes agree between chunks, so
+    both stop (and save, a collective) at the end of the same chunk instead of deadlocking."""
+    env = dict(script_env(), JAX_PLATFORMS="cpu")
+    port = _free_port()
+    procs = []
+    try:
+        for i in range(2):
+            penv = dict(
+                env,
+                AEJAX_MULTIHOST="1",
+                AEJAX_COORDINATOR=f"127.0.0.1:{port}",
+                AEJAX_NUM_PROCESSES="2",
+                AEJAX_PROCESS_ID=str(i),
+            )
+            if i == 1:  # only process 1 is signalled, inside the chunk 8 -> 12
+                penv["AEJAX_DEBUG_SIGNAL_AT"] = "9:SIGTERM"
+            procs.append(
+                subprocess.Popen(
+                    [PYTHON, "-c", STOP_CHILD, str(tmp_path / "run")],
+                    env=penv,
+                    cwd=REPO,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+            )
+        outs = [p.communicate(timeout=300) for p in procs]  # hang guard (a deadlock fails here)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    for p, (out, err) in zip(procs, outs, strict=True):
+        assert p.returncode == 0, err[-2000:]
+        info = json.loads(out.strip().splitlines()[-1])
+        assert info == {"step": 12, "stopped_by": "SIGTERM", "signal_received_at_step": 8}
+    assert (tmp_path / "run" / "checkpoints" / "12" / "aejax_manifest.json").is_file()

@@ -168,3 +168,36 @@ def _flat(tree):
 
 def _jsonl(path):
     return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_ctrl_c_in_a_member_saves_it_and_stops_the_sweep(tmp_path, monkeypatch):
+    import signal
+
+    from aejax.errors import StoppedBySignal
+
+    c = tiny_config(**{"train.num_steps": 24, "train.log_every": 8, "data.shapes.num_test": 64})
+    members = expand(c, ["objective.beta=0.5,4"], 1)
+    sweep = tmp_path / "sweep"
+    # Ctrl-C inside the first member's chunk 8 -> 16 (chunks of 8 steps, logged every 8).
+    monkeypatch.setenv("AEJAX_DEBUG_SIGNAL_AT", "9:SIGINT")
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # also in a background job
+    try:
+        with pytest.raises(StoppedBySignal) as stop:
+            run_sweep(c, ["objective.beta=0.5,4"], 1, sweep, use_vmap=False, iwae_k=4)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    first = sweep / members[0].name
+    assert str(stop.value) == (
+        f"stopped by SIGINT at step 16 of member {members[0].name}; the checkpoint at that step "
+        "is committed; rerun the same command to continue"
+    )
+    assert json.loads((first / "summary.json").read_text())["step"] == 16
+    assert not (first / "eval.json").exists()  # an unfinished member is not evaluated
+    assert not (sweep / members[1].name).exists() and not (sweep / "sweep.json").exists()
+
+    monkeypatch.delenv("AEJAX_DEBUG_SIGNAL_AT")
+    info = run_sweep(c, ["objective.beta=0.5,4"], 1, sweep, use_vmap=False, iwae_k=4)
+    assert info["members"] == [m.name for m in members]
+    summary = json.loads((first / "summary.json").read_text())
+    assert (summary["resumed_from_step"], summary["step"]) == (16, 24)
+    assert all((sweep / m.name / "eval.json").exists() for m in members)

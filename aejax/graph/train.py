@@ -8,6 +8,10 @@ Welling's 10-run protocol. All runs have the same array shapes, so the one jitte
 Workdir: ``config.json``, ``metrics.jsonl`` (rows with ``run``, ``step`` and the objective's
 terms), ``runs/<r>/params.msgpack`` (final parameters, flax msgpack: no pickle) with
 ``runs/<r>/run.json``, and ``summary.json``. Rerunning skips runs already finished.
+
+SIGTERM or Ctrl-C stops after the current step: the runs finished so far are saved, the one in
+progress is dropped (it restarts on the rerun) and the returned summary says ``preempted``;
+``summary.json`` is only written once every run is done. A second Ctrl-C exits at once (130).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from aejax.data.planetoid import Graph
 from aejax.errors import CheckpointError, NonFiniteError
 from aejax.graph.build import GraphExperiment, build_graph_experiment, load_graph
 from aejax.graph.split import EdgeSplit, split_edges, training_inputs
+from aejax.train import preemption
 from aejax.train.logging import MetricWriter
 from aejax.train.loop import _check_same_config
 from aejax.train.rng import named_keys, subkey
@@ -68,9 +73,32 @@ def init_params(exp: GraphExperiment, batch: dict, run: int, init_fn=None) -> di
     return init_fn(key, batch.get("features"), batch["graph"])["params"]
 
 
+class _Stopped(Exception):
+    """A signal asked the graph trainer to stop (raised between steps)."""
+
+    def __init__(self, run: int, step: int):
+        super().__init__(run, step)
+        self.run, self.step = run, step
+
+
 def train_graph(config: ml_collections.ConfigDict, workdir: paths.PathLike) -> dict:
     """Trains (or finishes) every run of the graph experiment ``config`` in ``workdir``."""
     workdir = paths.check_writable(workdir)
+    with preemption.StopRequest() as stop:
+        try:
+            return _train_graph(config, workdir, stop)
+        except _Stopped as s:
+            return {
+                "preempted": True,
+                "stopped_by": stop.signal_name,
+                "signal_received_at_step": stop.received_at,
+                "run": s.run,
+                "step": s.step,
+                "runs_finished": s.run,
+            }
+
+
+def _train_graph(config, workdir: paths.Path, stop: preemption.StopRequest) -> dict:
     _check_same_config(workdir, config)
     paths.write_text(workdir / "config.json", config.to_json_best_effort(indent=2) + "\n")
     graph = load_graph(config)
@@ -83,7 +111,11 @@ def train_graph(config: ml_collections.ConfigDict, workdir: paths.PathLike) -> d
     runs = []
     try:
         for r in range(exp.num_runs):
-            runs.append(_train_run(exp, graph, r, workdir, step_fn, init_fn, hparams, writer))
+            stop.describe_abort = lambda r=r: (
+                f"interrupted again; stopped at once in run {r}; finished runs are saved in "
+                f"{workdir / 'runs'}; rerun the same command to continue"
+            )
+            runs.append(_train_run(exp, graph, r, workdir, step_fn, init_fn, hparams, writer, stop))
     finally:
         writer.close()
     wall = time.perf_counter() - start
@@ -105,7 +137,7 @@ def train_graph(config: ml_collections.ConfigDict, workdir: paths.PathLike) -> d
     return summary
 
 
-def _train_run(exp, graph, r, workdir, step_fn, init_fn, hparams, writer) -> dict:
+def _train_run(exp, graph, r, workdir, step_fn, init_fn, hparams, writer, stop) -> dict:
     run_dir = workdir / "runs" / str(r)
     record = run_dir / "run.json"
     if record.exists():
@@ -123,6 +155,9 @@ def _train_run(exp, graph, r, workdir, step_fn, init_fn, hparams, writer) -> dic
     train_key = named_keys(exp.seed + r)["train"]
     window: list[dict] = []
     for t in range(exp.num_steps):
+        stop.step = t
+        if stop.requested is not None:
+            raise _Stopped(r, t)
         state, metrics = step_fn(state, batch, train_key, hparams)
         metrics = jax.device_get(metrics)
         if not metrics["finite"]:

@@ -6,6 +6,8 @@ Each member gets ``DIR/<name>/`` laid out like a ``scripts/train.py`` workdir (`
 ``metrics.jsonl``, ``checkpoints/``, ``summary.json``) plus ``eval.json``, so
 ``scripts/evaluate.py --workdir DIR/<name>`` works on it too. A member whose ``summary.json`` and
 ``eval.json`` exist is not rerun (rerunning the sweep command finishes an interrupted sweep).
+SIGTERM or Ctrl-C while a member trains on its own (not vmapped) saves its checkpoint and stops
+the sweep with :class:`aejax.errors.StoppedBySignal`.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from aejax.evaluation import likelihood
 from aejax.sweep import report, vmapped
 from aejax.sweep.grid import Member, expand, shape_groups
 from aejax.sweep.progress import GroupStats, SweepProgress
-from aejax.train import loop
+from aejax.train import loop, preemption
 from aejax.train.checkpoint import Checkpointer
 from aejax.train.logging import MetricWriter, read_jsonl
 from aejax.train.restore import load_trained
@@ -98,6 +100,9 @@ def _run_group(
     else:
         m = group[0]
         summary = loop.train(m.config, workdir / m.name)
+        # SIGTERM / Ctrl-C: the member's checkpoint is saved; stop the sweep (the rerun resumes
+        # this member) rather than evaluate an unfinished run.
+        preemption.raise_if_stopped(summary, where=f" of member {m.name}")
         bar.trained_fraction(1, 1.0)
         steps, train_s, compile_s = summary["steps_this_session"], summary["wall_time_s"], None
         t0 = time.perf_counter()

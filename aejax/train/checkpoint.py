@@ -143,7 +143,8 @@ class Checkpointer:
             return
         step = content["step"]
         try:
-            preemption.maybe_kill("save", step)  # fault injection for tests (env var)
+            preemption.maybe_kill("save", step)  # fault injection for tests (env vars)
+            preemption.maybe_signal_in_save(step)
             if multihost.is_writer():  # every process's arrays are written by now
                 manifest.write(self._being_written(step), content)
         except BaseException as e:
@@ -385,6 +386,18 @@ def _agreed(ok_here: bool, step: int, error: BaseException | None) -> bool:
             f"first process resumes from: {error}"
         )
     return ok
+
+
+def committed_steps(directory: paths.PathLike) -> list[int]:
+    """Steps of the complete checkpoints with a manifest under ``directory``, from a listing of
+    the directory alone (no orbax call: safe from a signal handler that interrupted one)."""
+    try:
+        entries = list(paths.resolve(directory).iterdir())
+    except OSError:
+        return []
+    return sorted(
+        int(p.name) for p in entries if p.name.isdigit() and (p / manifest.NAME).is_file()
+    )
 
 
 def _norm(value):

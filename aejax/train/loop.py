@@ -2,9 +2,10 @@
 
 Resume order: the newest checkpoint in ``WORKDIR/checkpoints`` that passes verification (newer
 ones that fail are logged, listed in ``summary.json`` under ``refused_checkpoints`` and moved to
-``checkpoints/refused/``), else a fresh start. SIGTERM stops the run at the end of the current
-chunk (at most ``train.steps_per_call`` steps) with a committed checkpoint at that step and a
-normal return (``summary["preempted"]``); see :mod:`aejax.train.preemption`.
+``checkpoints/refused/``), else a fresh start. SIGTERM or Ctrl-C (SIGINT) stops the run at the
+end of the current chunk (at most ``train.steps_per_call`` steps) with a committed checkpoint at
+that step and a normal return (``summary["preempted"]``, ``summary["stopped_by"]``); a second
+Ctrl-C exits at once with status 130; see :mod:`aejax.train.preemption`.
 
 The workdir may be a local path or a bucket URI (:mod:`aejax.paths`); it is checked for
 writability before any data is loaded. With several processes, all train and checkpoint, and
@@ -15,6 +16,7 @@ and TensorBoard events (:mod:`aejax.train.multihost`).
 from __future__ import annotations
 
 import json
+import signal
 import time
 
 import jax
@@ -27,7 +29,7 @@ from aejax.data.base import ArrayDataset
 from aejax.defaults import flatten
 from aejax.errors import ConfigError, DataError, NonFiniteError
 from aejax.train import multihost, preemption, sharding
-from aejax.train.checkpoint import Checkpointer
+from aejax.train.checkpoint import Checkpointer, committed_steps
 from aejax.train.epochs import DeviceData, EpochOrders, make_chunk_runner
 from aejax.train.logging import MetricWriter, read_jsonl
 from aejax.train.rng import named_keys
@@ -214,6 +216,7 @@ def _train(
     if settings.debug_checks:
         run_chunk = _with_float_checks(run_chunk)
     kill_at = preemption.kill_point()
+    preemption.signal_points()  # a malformed $AEJAX_DEBUG_SIGNAL_AT stops here, not mid-run
     data = device_data(train_ds, build.labelled_pool(config, train_ds), mesh)
     hparams = build.hparams_as_arrays(exp.hparams)
     # Multi-process: every process trains; only the first writes the metric log.
@@ -222,14 +225,17 @@ def _train(
     total = settings.num_steps
     epoch_orders = EpochOrders(keys["data"], len(train_ds))
     progress = _progress(settings.progress, total, step)
+    stop.step, stop.line_open = step, settings.progress
+    stop.describe_abort = lambda: _abort_message(stop.step, ckpt.directory)
     window: dict[str, list] = {}
     skipped = 0
     t_start = time.perf_counter()
     first_step = step
-    preempted = False
+    preempted, agreed = False, None
     try:
         while step < total:
-            if stop.requested is not None:
+            agreed = _agreed_stop(stop)
+            if agreed is not None:
                 preempted = True
                 break
             n = min(
@@ -246,6 +252,7 @@ def _train(
                 None if mesh is not None else epoch_orders.get(step // settings.steps_per_epoch)
             )
             state, metrics = run_chunk(state, data, keys["train"], hparams, jnp.int32(n), orders)
+            preemption.maybe_signal_in_chunk(step, step + n)  # fault injection (env var)
             metrics = jax.device_get(metrics)
             examples_log.write(metrics)
             active = metrics["active"]
@@ -262,6 +269,7 @@ def _train(
                 if k not in ("active", "step", "finite", "index"):
                     window.setdefault(k, []).extend(v[active & metrics["finite"]].tolist())
             step = int(metrics["step"][active][-1]) + 1
+            stop.step = step
             progress.update(int(active.sum()))
             if step % settings.log_every == 0 or step == total:
                 scalars = {k: float(np.mean(v)) for k, v in window.items() if v}
@@ -280,10 +288,13 @@ def _train(
             # Preemption: save where we stopped; wait() returns once the checkpoint committed.
             writer.flush()
             examples_log.flush()
+            progress.close()
+            stop.line_open = False
             ckpt.save(state)
         ckpt.wait()
     except BaseException:
         progress.close()
+        stop.line_open = False
         writer.close()
         examples_log.close()
         try:
@@ -292,6 +303,7 @@ def _train(
             pass
         raise
     progress.close()
+    stop.line_open = False
     writer.close()
     examples_log.close()
     ckpt.close()
@@ -306,6 +318,10 @@ def _train(
         "steps_this_session": trained,
         "resumed_from_step": first_step if first_step else None,
         "preempted": preempted,
+        # The signal that stopped the run early ("SIGTERM", "SIGINT"), and the step the run had
+        # completed when it arrived (the stop is at the end of the chunk that was then running).
+        "stopped_by": signal.Signals(agreed[0]).name if agreed else None,
+        "signal_received_at_step": agreed[1] if agreed else stop.received_at,
         "refused_checkpoints": [{"step": s, "reason": msg} for s, msg in refused],
         # sha256 over every leaf of the train state (step, params, model state, optimizer state).
         "state_sha256": params_sha256(state),
@@ -324,6 +340,45 @@ def _train(
     if write_files:
         paths.write_text(workdir / "summary.json", json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def _agreed_stop(stop: preemption.StopRequest) -> tuple[int, int] | None:
+    """``(signal, step it was received at)`` when the run must stop now, else None.
+
+    Multi-process, every process must stop at the same chunk boundary (the save and every step
+    are collective), though a scheduler's SIGTERM may reach the hosts at different times: the
+    processes exchange their flags between chunks (one small all-gather per chunk) and all stop
+    when any has been signalled, with the signal of the first such process.
+    """
+    mine = np.array(
+        [stop.requested or 0, -1 if stop.received_at is None else stop.received_at], np.int32
+    )
+    rows = mine[None]
+    if jax.process_count() > 1:
+        from jax.experimental import multihost_utils
+
+        rows = np.asarray(multihost_utils.process_allgather(mine)).reshape(-1, 2)
+    hit = rows[rows[:, 0] != 0]
+    return (int(hit[0, 0]), int(hit[0, 1])) if len(hit) else None
+
+
+def _abort_message(step: int, directory: paths.Path) -> str:
+    """The ``error:`` line of a second Ctrl-C at ``step``: what is on disk, from a listing."""
+    good = committed_steps(directory)
+    if good and good[-1] >= step:
+        return (
+            f"interrupted again; stopped at step {good[-1]} (the checkpoint at that step is "
+            "committed; rerun the same command to continue)"
+        )
+    if good:
+        return (
+            f"interrupted again; stopped without saving step {step} (the checkpoint at step "
+            f"{good[-1]} is intact; rerun the same command to continue from it)"
+        )
+    return (
+        f"interrupted again; stopped without saving step {step} (no checkpoint yet; rerunning "
+        "the same command starts over)"
+    )
 
 
 def _training_totals(path: paths.Path, first_step: int, trained: int, wall: float) -> dict:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import pathlib
 from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from aejax import paths
 from aejax.evaluation.images import save_grid
 from aejax.types import PRNGKey
 
@@ -39,7 +39,7 @@ def conditional_sample_accuracy(
     return {"accuracy": float(per_class.mean()), "per_class_accuracy": per_class.tolist()}
 
 
-def save_class_grid(samples: np.ndarray, path: str | pathlib.Path) -> pathlib.Path:
+def save_class_grid(samples: np.ndarray, path: paths.PathLike) -> paths.Path:
     """One row per class, labelled ``y=c``."""
     k, n = samples.shape[:2]
     flat = samples.reshape(k * n, *samples.shape[2:])

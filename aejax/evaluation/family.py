@@ -10,11 +10,10 @@ copy-or-denoise ratio on corrupted test images).
 from __future__ import annotations
 
 import math
-import pathlib
 
 import jax
 
-from aejax import build
+from aejax import build, paths
 from aejax.evaluation import classifier, conditional, denoising, likelihood
 from aejax.evaluation.report import Doc
 from aejax.train.restore import load_trained
@@ -26,7 +25,7 @@ REFERENCE_CLASSIFIER_STEPS = 3000  # batch 128: ~6.4 epochs of MNIST, ~98% test 
 
 
 def evaluate_row(
-    workdir: str | pathlib.Path, *, kind: str, iwae_k: int, num_test: int, progress: bool = True
+    workdir: paths.PathLike, *, kind: str, iwae_k: int, num_test: int, progress: bool = True
 ) -> dict:
     """The row's metrics as a flat dict of floats (nats per example unless named otherwise)."""
     if kind not in KINDS:
@@ -75,7 +74,7 @@ def evaluate_row(
         samples = conditional.class_conditional_samples(
             model, variables, keys["sample"], NUM_CLASS_SAMPLES
         )
-        conditional.save_class_grid(samples[:, :10], pathlib.Path(workdir) / "class_samples.png")
+        conditional.save_class_grid(samples[:, :10], paths.resolve(workdir) / "class_samples.png")
         out["conditional_sample_accuracy"] = conditional.conditional_sample_accuracy(
             samples, judge
         )["accuracy"]
@@ -231,4 +230,4 @@ def render_table(
         ["method", "published", "protocol", "source"],
         [[p["method"], p["value"], p["protocol"], p["source"]] for p in published],
     )
-    return doc.markdown(pathlib.Path("."))
+    return doc.markdown(paths.resolve("."))

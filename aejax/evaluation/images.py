@@ -7,14 +7,15 @@ factor (nearest neighbour) so that small images stay legible; see :func:`grid_pi
 
 from __future__ import annotations
 
+import io
 import math
-import pathlib
 from collections.abc import Sequence
 
 import jax.numpy as jnp
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from aejax import paths
 from aejax.evaluation.likelihood import model_fns
 from aejax.types import PRNGKey
 
@@ -63,13 +64,13 @@ def grid_pixel_size(
 
 def save_grid(
     images,
-    path: str | pathlib.Path,
+    path: paths.PathLike,
     ncols: int,
     titles: Sequence[str] | None = None,
     *,
     row_labels: Sequence[str] | None = None,
     scale: int | None = None,
-) -> pathlib.Path:
+) -> paths.Path:
     """Writes ``images [N, H, W, C]`` in rows of ``ncols`` tiles to the PNG ``path``.
 
     Args:
@@ -114,15 +115,16 @@ def save_grid(
     for row, label in enumerate(row_labels or ()):
         y = PAD + row * (band + h * s + PAD) + band + (h * s) // 2
         draw.text((PAD, y), str(label), fill=text, font=_font(), anchor="lm")
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    canvas.save(path, format="PNG")
+    buffer = io.BytesIO()
+    canvas.save(buffer, format="PNG")
+    path = paths.resolve(path)
+    paths.write_bytes(path, buffer.getvalue())
     return path
 
 
 def reconstruction_grid(
-    model, variables, images, path: str | pathlib.Path, *, ncols: int = 8
-) -> pathlib.Path:
+    model, variables, images, path: paths.PathLike, *, ncols: int = 8
+) -> paths.Path:
     """Rows alternate ``ncols`` inputs and their reconstructions ``E[p(x | z = E_q[z|x])]``.
 
     ``images: [N, H, W, C]`` as the model sees them; ``N`` is cut to a multiple of ``ncols``
@@ -141,8 +143,8 @@ def reconstruction_grid(
 
 
 def prior_samples_grid(
-    model, variables, key: PRNGKey, path: str | pathlib.Path, *, num: int = 64, ncols: int = 8
-) -> pathlib.Path:
+    model, variables, key: PRNGKey, path: paths.PathLike, *, num: int = 64, ncols: int = 8
+) -> paths.Path:
     """Decoder means ``E[p(x|z)]`` at ``num`` draws ``z ~ p(z)`` from ``key``."""
     _, decode, _ = model_fns(model, variables)
     # sample_codes: ancestral sampling through every stochastic layer of a hierarchical model.
@@ -154,13 +156,13 @@ def latent_traversals(
     model,
     variables,
     image,
-    path: str | pathlib.Path,
+    path: paths.PathLike,
     *,
     dim_scores: Sequence[float] | None = None,
     num_values: int = 9,
     span: float = 3.0,
     max_dims: int | None = None,
-) -> pathlib.Path:
+) -> paths.Path:
     """One row per latent dim: decoder means as that dim moves from ``-span`` to ``+span``.
 
     Column ``j`` adds ``linspace(-span, span, num_values)[j]`` (prior standard deviations for
@@ -185,8 +187,8 @@ def latent_traversals(
 
 
 def interpolation_grid(
-    model, variables, pairs, path: str | pathlib.Path, *, num_steps: int = 10
-) -> pathlib.Path:
+    model, variables, pairs, path: paths.PathLike, *, num_steps: int = 10
+) -> paths.Path:
     """One row per pair of images: decoder means along the straight line between their
     posterior means, ``z = (1 - t) mu_a + t mu_b`` for ``num_steps`` values of t in [0, 1],
     framed by the two inputs.

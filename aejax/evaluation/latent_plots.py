@@ -5,11 +5,11 @@ Both embeddings come from scikit-learn; the points are the posterior means ``E_q
 
 from __future__ import annotations
 
-import pathlib
-
 import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
+
+from aejax import paths
 
 
 def embed_2d(codes: np.ndarray, method: str, *, seed: int) -> np.ndarray:
@@ -28,8 +28,8 @@ def embed_2d(codes: np.ndarray, method: str, *, seed: int) -> np.ndarray:
 
 
 def scatter(
-    points: np.ndarray, colour: np.ndarray, path: str | pathlib.Path, *, title: str, legend: str
-) -> pathlib.Path:
+    points: np.ndarray, colour: np.ndarray, path: paths.PathLike, *, title: str, legend: str
+) -> paths.Path:
     """Writes a scatter plot of ``points [N, 2]`` coloured by the integers ``colour [N]``."""
     import matplotlib
 
@@ -45,8 +45,8 @@ def scatter(
     ax.set_xticks([])
     ax.set_yticks([])
     fig.tight_layout()
-    path = pathlib.Path(path)
-    fig.savefig(path, dpi=80)
+    path = paths.resolve(path)
+    paths.save_figure(fig, path, dpi=80)
     plt.close(fig)
     return path
 
@@ -54,19 +54,19 @@ def scatter(
 def latent_scatter_plots(
     codes: np.ndarray,
     colour: np.ndarray,
-    workdir: str | pathlib.Path,
+    workdir: paths.PathLike,
     *,
     legend: str,
     seed: int,
     methods: tuple[str, ...] = ("pca", "tsne"),
-) -> list[pathlib.Path]:
+) -> list[paths.Path]:
     """``latent_<method>.png`` for each method, in ``workdir``."""
-    workdir = pathlib.Path(workdir)
-    paths = []
+    workdir = paths.resolve(workdir)
+    written = []
     for m in methods:
         pts = embed_2d(codes, m, seed=seed)
         name = {"pca": "PCA", "tsne": "t-SNE"}[m]
-        paths.append(
+        written.append(
             scatter(
                 pts,
                 colour,
@@ -75,4 +75,4 @@ def latent_scatter_plots(
                 legend=legend,
             )
         )
-    return paths
+    return written

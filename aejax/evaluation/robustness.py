@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from aejax import paths
 from aejax.types import Array
 
 
@@ -156,5 +157,5 @@ def plot_curves(curves: dict[str, dict], path) -> None:
             ax.set_ylabel(label)
             ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
+    paths.save_figure(fig, path, dpi=80)
     plt.close(fig)

@@ -22,12 +22,12 @@ Baselines for the same frames:
 
 from __future__ import annotations
 
-import pathlib
 from collections.abc import Mapping
 
 import jax
 import numpy as np
 
+from aejax import paths
 from aejax.evaluation.images import save_grid
 
 CLIP = 1e-6
@@ -140,11 +140,11 @@ def evaluate(
 def strip(
     images: np.ndarray,
     preds: Mapping[str, np.ndarray],
-    path: str | pathlib.Path,
+    path: paths.PathLike,
     context: int,
     *,
     num: int = 4,
-) -> pathlib.Path:
+) -> paths.Path:
     """PNG: for each of the first ``num`` sequences a row of true frames, then one row per
     predictor; columns are frames, titled ``obs t`` (observed) or ``pred t``."""
     t = images.shape[1]
@@ -172,7 +172,7 @@ def evaluate_run(run, test, workdir, *, batch_size: int, baseline_workdir=None) 
     from aejax.errors import DataError
     from aejax.train.restore import load_trained
 
-    workdir = pathlib.Path(workdir)
+    workdir = paths.resolve(workdir)
     context = int(run.config.model.convlstm.context_frames)
     baseline, notes = None, []
     if baseline_workdir is not None:
@@ -208,7 +208,7 @@ def evaluate_run(run, test, workdir, *, batch_size: int, baseline_workdir=None) 
         notes=notes,
     )
     eval_path = workdir / "eval.json"
-    eval_path.write_text(json.dumps(result, indent=2) + "\n")
+    paths.write_text(eval_path, json.dumps(result, indent=2) + "\n")
     png = strip(test.images, preds, workdir / "sequence_strip.png", context)
     summary = ", ".join(
         f"{k} {metrics[k]:.4g}" for k in sorted(metrics) if k.endswith(("_mse", "_bce"))

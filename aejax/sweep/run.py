@@ -17,6 +17,7 @@ import jax
 
 from aejax import build
 from aejax.evaluation import likelihood
+from aejax.evaluation.profiles import DEFAULT_PROFILE, get_profile, profile_iwae_k
 from aejax.sweep import report, vmapped
 from aejax.sweep.grid import Member, expand, shape_groups
 from aejax.train import loop
@@ -31,12 +32,22 @@ IWAE_STREAM, BINARIZE_STREAM = 0, 1
 
 
 def run_sweep(
-    config, sweeps: list[str], seeds: int, workdir, *, use_vmap: bool, iwae_k: int | None = None
+    config,
+    sweeps: list[str],
+    seeds: int,
+    workdir,
+    *,
+    use_vmap: bool,
+    iwae_k: int | None = None,
+    profile: str = DEFAULT_PROFILE,
 ) -> dict:
     """Trains and evaluates every member; writes ``sweep.csv``, ``sweep.md`` and plots.
 
-    Returns ``{"members": [...], "groups": [sizes], "wall_time_s": float}``.
+    Members are evaluated with the evaluation ``profile`` (:mod:`aejax.evaluation.profiles`;
+    ``iwae_k`` replaces its K). Returns ``{"members": [...], "groups": [sizes],
+    "wall_time_s": float}``.
     """
+    get_profile(profile)  # an unknown name fails before any training
     workdir = pathlib.Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -50,14 +61,14 @@ def run_sweep(
             for i, m in enumerate(group):
                 variables = {"params": states.params, **states.model_state}
                 variables = vmapped.unstack(variables, i)
-                evaluate_member(m, workdir / m.name, variables, test_ds, iwae_k)
+                evaluate_member(m, workdir / m.name, variables, test_ds, iwae_k, profile)
         else:
             m = group[0]
             loop.train(m.config, workdir / m.name)
             run = load_trained(
                 workdir / m.name, image_shape=train_ds.info.shape, num_train=len(train_ds)
             )
-            evaluate_member(m, workdir / m.name, run.variables, test_ds, iwae_k)
+            evaluate_member(m, workdir / m.name, run.variables, test_ds, iwae_k, profile)
     rows = [report.member_row(m.name, m.values, workdir / m.name) for m in members]
     keys = list(members[0].values)
     report.write_reports(rows, [k for k in keys if k != "seed"], workdir)
@@ -152,13 +163,19 @@ def _train_vmapped(group: list[Member], train_ds, workdir: pathlib.Path):
 
 
 def evaluate_member(
-    m: Member, member_dir: pathlib.Path, variables: dict, test_ds, iwae_k: int | None
+    m: Member,
+    member_dir: pathlib.Path,
+    variables: dict,
+    test_ds,
+    iwae_k: int | None,
+    profile: str = DEFAULT_PROFILE,
 ) -> dict:
-    """``eval.json`` for one member, as ``scripts/evaluate.py`` computes it (same keys and key
-    streams); ``iwae_k=None`` takes the config's ``eval.iwae_k``."""
+    """``eval.json`` for one member: the likelihood part of ``scripts/evaluate.py --profile
+    PROFILE`` (same keys and key streams); ``iwae_k=None`` takes the profile's K."""
     cfg = m.config
     exp = build.build_experiment(cfg, test_ds.info.shape, _num_train(member_dir))
-    k = cfg.eval.iwae_k if iwae_k is None else iwae_k
+    prof = get_profile(profile)
+    k = profile_iwae_k(prof, cfg.eval.iwae_k) if iwae_k is None else iwae_k
     deterministic = cfg.objective.name == "reconstruction" or cfg.model.posterior == "delta"
     keys = named_keys(exp.seed)
     t0 = time.perf_counter()
@@ -173,6 +190,7 @@ def evaluate_member(
         binarize=exp.binarize,
         binarize_key=jax.random.fold_in(keys["eval"], BINARIZE_STREAM),
         progress=False,
+        iwae_num_examples=prof.iwae_num_test or None,
     )
     result = {f"test_{n}": v for n, v in metrics.items() if n != "num_examples"}
     result.update(
@@ -180,6 +198,12 @@ def evaluate_member(
         iwae_k=0 if deterministic else k,
         num_test=metrics["num_examples"],
         eval_wall_time_s=time.perf_counter() - t0,
+        profile={
+            "name": prof.name,
+            "settings": {"iwae_k": 0 if deterministic else k, "iwae_num_test": prof.iwae_num_test},
+            "overridden": [] if iwae_k is None else ["iwae_k"],
+        },
+        parts={"likelihood": {"ran": True, "profile": prof.name}},
     )
     (member_dir / "eval.json").write_text(json.dumps(result, indent=2) + "\n")
     return result

@@ -43,7 +43,8 @@ def test_profiles_choose_different_work_and_flags_replace_single_choices():
     paper = suite.settings_for(profiles.PROFILES["paper"], ev, {})
     assert (quick.profile, quick.iwae_k, quick.iwae_num_test) == ("quick", 100, 1000)
     assert (paper.profile, paper.iwae_k, paper.iwae_num_test) == ("paper", 5000, 0)
-    assert quick.transfer_max_train == 5000 and paper.transfer_max_train == 0  # 0 = all
+    assert quick.transfer_max_train == 3000 and paper.transfer_max_train == 0  # 0 = all
+    assert (quick.tsne_points, paper.tsne_points) == (500, 1000)
     assert quick.cluster_examples == 2000 and paper.cluster_examples == 0
     assert quick.robust_examples < paper.robust_examples
     assert quick.disentanglement_num_train < paper.disentanglement_num_train

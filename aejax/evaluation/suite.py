@@ -25,7 +25,7 @@ from tqdm import tqdm
 from aejax.evaluation import images as grids
 from aejax.evaluation import likelihood
 from aejax.evaluation.likelihood import has_density, model_fns
-from aejax.evaluation.profiles import Profile, profile_iwae_k
+from aejax.evaluation.profiles import PROFILES, Profile, profile_iwae_k
 
 PARTS = (
     "likelihood",
@@ -588,8 +588,10 @@ def run_suite(
     cpu = result.setdefault("cpu_time_s", {})
     status = result.setdefault("parts", {})
     plots = set(result.get("plots", []))
+    profile = PROFILES.get(ctx.settings.profile)
     result["profile"] = {
         "name": ctx.settings.profile,
+        "description": profile.description if profile else "",
         "settings": ctx.settings.record(),
         "overridden": sorted(overridden),
     }

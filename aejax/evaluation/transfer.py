@@ -196,6 +196,13 @@ def finetune_table(
     on the same few labels from ``variables`` and from ``init_variables`` (a fresh init);
     ``on_done(label)`` after each fine-tuning run."""
     out: dict[str, dict[str, float]] = {"pretrained": {}, "scratch": {}}
+    # Place the fresh init like the pretrained variables (restored ones are committed to a
+    # device): arrays committed differently would compile every program a second time.
+    init_variables = jax.tree_util.tree_map(
+        lambda a, ref: jax.device_put(a, ref.sharding) if hasattr(ref, "sharding") else a,
+        init_variables,
+        variables,
+    )
     pools = {n: few_label_indices(train_y, n, seed) for n in per_class}
     pad_to = max(len(idx) for idx in pools.values())
     for n in per_class:

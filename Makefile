@@ -40,7 +40,7 @@ install-cuda12: $(STAMP)
 
 demo: $(STAMP)
 	$(PY) scripts/train.py --config experiments/demo.py --workdir $(WORKDIR)
-	$(PY) scripts/evaluate.py --workdir $(WORKDIR) --transfer_max_train=5000
+	$(PY) scripts/evaluate.py --workdir $(WORKDIR)
 	$(PY) scripts/report.py --workdir $(WORKDIR)
 	@echo "Demo outputs are in $(WORKDIR)/ (report.html, report.md, eval.json, *.png, config.json, metrics.jsonl, summary.json, checkpoints/)"
 

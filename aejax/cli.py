@@ -15,6 +15,7 @@ import re
 import signal
 import sys
 
+import ml_collections
 from absl import flags
 from absl import logging as absl_logging
 
@@ -45,15 +46,102 @@ def run_main(app, main) -> int:
 
 
 def parse_flags(argv: list[str]) -> list[str]:
-    """absl's flag parsing, with errors raised as one-line :class:`ConfigError`\\ s."""
+    """absl's flag parsing, with errors raised as one-line :class:`ConfigError`\\ s.
+
+    A config flag (``--config FILE``) whose file could not be loaded is reported here, before
+    ``main`` runs: ml_collections only raises that error when the config is first used.
+    """
     try:
-        return flags.FLAGS(argv)
+        rest = flags.FLAGS(argv)
     except flags.Error as e:
         raise ConfigError(flag_error_message(str(e))) from e
+    except OSError as e:
+        # An override (--config.KEY=V) of a config file that could not be loaded.
+        raise _config_file_error(e, argv) from e
     except (AttributeError, KeyError) as e:
+        if "attribute 'get_config'" in str(e):
+            name = next((f.name for f in _config_flags()), "config")
+            raise ConfigError(
+                f"--{name} {_given_filename(flags.FLAGS[name], argv)} has no get_config(); an "
+                "experiment file defines get_config() returning a ConfigDict (see experiments/)"
+            ) from e
         # ml_collections reports an unknown --config.KEY while absl parses flags.
         reason = str(e).replace("\\n", " ").replace("\n", " ").replace("\\'", "").strip("'\" ")
         raise ConfigError(f"unknown config key in the command line: {reason}") from e
+    _check_config_files(argv)
+    return rest
+
+
+def _config_flags() -> list:
+    """The ``DEFINE_config_file``/``_dict`` flags (those with ``override_values``)."""
+    return [
+        flags.FLAGS[name]
+        for name in flags.FLAGS
+        if hasattr(type(flags.FLAGS[name]), "override_values")
+    ]
+
+
+def _file_problem(path: str) -> str | None:
+    """Why the config file ``path`` (``FILE`` or ``FILE:ARG``) cannot be loaded, or None."""
+    path = path.split(":", 1)[0]
+    if not path:
+        return "is empty; give the path of an experiment file, e.g. experiments/vae_mnist.py"
+    if not os.path.exists(path):
+        return (
+            f"{path}: no such file (relative paths start at {os.getcwd()}); give the path of "
+            "an experiment file, e.g. experiments/vae_mnist.py"
+        )
+    if os.path.isdir(path):
+        return f"{path} is a directory; give the path of an experiment file inside it"
+    if not os.access(path, os.R_OK):
+        return f"{path} cannot be read (permission denied)"
+    return None
+
+
+def _given_filename(flag, argv: list[str]) -> str | None:
+    """The file named by ``--NAME FILE`` or ``--NAME=FILE`` in ``argv`` (last one wins)."""
+    found = None
+    for i, arg in enumerate(argv):
+        if arg.startswith(f"--{flag.name}="):
+            found = arg.split("=", 1)[1]
+        elif arg == f"--{flag.name}" and i + 1 < len(argv):
+            found = argv[i + 1]
+    return found
+
+
+def _config_file_error(error: OSError, argv: list[str]) -> ConfigError:
+    """One line naming the ``--config FILE`` that did not load and why."""
+    for flag in _config_flags():
+        # ml_collections parses the --config.KEY overrides before it records the file name.
+        filename = getattr(flag, "_config_filename", None) or _given_filename(flag, argv)
+        problem = None if filename is None else _file_problem(filename)
+        if problem:
+            return ConfigError(f"--{flag.name} {problem}")
+    return ConfigError(f"cannot load the config file: {' '.join(str(error).split())}")
+
+
+def _check_config_files(argv: list[str]) -> None:
+    """Raises a one-line :class:`ConfigError` for a ``--config FILE`` that did not load."""
+    for flag in _config_flags():
+        if flag.value is None:
+            continue  # not given (a required one is reported by absl)
+        try:
+            flag.value.to_dict  # noqa: B018 -- ml_collections' placeholder raises on any access
+        except OSError as e:
+            raise _config_file_error(e, argv) from e
+
+
+def experiment_config(flag_holder) -> ml_collections.ConfigDict:
+    """The value of a ``--config`` flag with the command line's choice of training length.
+
+    ``--config.train.num_steps=N`` (or ``num_epochs``) given on the command line, without the
+    other, replaces the length the config file set, whichever key it used
+    (:func:`aejax.defaults.choose_length`); a config file that sets both is still refused.
+    """
+    from aejax.defaults import choose_length
+
+    overrides = flags.FLAGS[flag_holder.name].override_values
+    return choose_length(flag_holder.value, overrides)
 
 
 _EXPECTED = (

@@ -6,6 +6,8 @@ override any key (``--config.objective.beta=4``) and nothing else, because confi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import ml_collections
 from ml_collections import config_dict
 
@@ -217,3 +219,24 @@ def flatten(tree: dict, prefix: str = "") -> dict:
         else:
             out[f"{prefix}{k}"] = tuple(v) if isinstance(v, list) else v
     return out
+
+
+LENGTH_KEYS = ("train.num_steps", "train.num_epochs")
+
+
+def choose_length(config: ml_collections.ConfigDict, chosen: Mapping[str, object]):
+    """Applies an explicit choice of training length to ``config`` (in place) and returns it.
+
+    ``chosen`` holds flat keys given explicitly: the command line's ``--config.KEY=V`` overrides
+    or a sweep member's values. When it sets exactly one of ``train.num_steps`` and
+    ``train.num_epochs`` to a non-zero value, the other is set to 0, so ``--config.train.
+    num_steps=300`` works on a config file that trains for ``num_epochs``. Nothing else is
+    touched: a config file that sets both (or a command line that gives both) is still refused
+    by :func:`aejax.build.build_experiment`. Both keys may change when a run resumes
+    (``RESUMABLE_CHANGES``), so a resume may name the other key.
+    """
+    given = [k for k in LENGTH_KEYS if k in chosen]
+    if len(given) == 1 and chosen[given[0]]:
+        (other,) = set(LENGTH_KEYS) - set(given)
+        config.train[other.split(".")[1]] = 0
+    return config

@@ -5,7 +5,7 @@ setting in which β-VAE is known to align latents with the ground-truth factors 
 orientation, x, y). ``scripts/evaluate.py`` scores it with every disentanglement metric.
 
   python scripts/train.py --config experiments/beta_vae_shapes.py --workdir runs/beta_vae_shapes
-  python scripts/evaluate.py --workdir runs/beta_vae_shapes --iwae_k 5000
+  python scripts/evaluate.py --workdir runs/beta_vae_shapes --profile paper
 """
 
 from experiments import demo

@@ -17,7 +17,9 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import pathlib
+import sys
 import time
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -38,6 +40,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.epochs < 1:
         p.error("--epochs must be >= 1")
+    if not os.path.isfile(args.config):  # one line, exit status 2, as the other scripts
+        print(f"error: --config {args.config}: no such experiment file", file=sys.stderr)
+        sys.exit(2)
     return args
 
 

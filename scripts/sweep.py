@@ -2,9 +2,14 @@
 evaluated, then aggregated into ``DIR/sweep.csv``, ``DIR/sweep.md`` and ``DIR/sweep_plots.png``.
 
   python scripts/sweep.py --config experiments/vae_mnist.py --workdir runs/beta \
-      --sweep 'objective.beta=1,2,4,8' --seeds 5 [--vmap] [--iwae_k 100] [--config.KEY=VALUE ...]
+      --sweep 'objective.beta=1,2,4,8' --seeds 5 [--vmap] [--profile quick|paper] [--iwae_k 100] \
+      [--config.KEY=VALUE ...]
 
-``--config.KEY=VALUE`` overrides apply to every member, as in ``scripts/train.py``. With
+``--config.KEY=VALUE`` overrides apply to every member, as in ``scripts/train.py`` (a given
+``train.num_steps`` replaces the config's ``train.num_epochs`` and vice versa; so does a swept
+one). Members are evaluated with ``--profile`` (default ``quick``: IWAE with K = min(100,
+eval.iwae_k) on the first 1000 test images, the negative ELBO on all; ``paper``: K = eval.iwae_k
+on every test image); each member's ``eval.json`` records the profile. With
 ``--vmap`` the members that differ only in step hyperparameters (``objective.*`` weights,
 learning rates) and seed are trained together as one compiled program; members that differ in
 shape (latent size, architecture) form one vmapped group per shape. Members are in
@@ -23,7 +28,7 @@ import sys
 from absl import app, flags
 from ml_collections import config_flags
 
-from aejax.cli import run_main
+from aejax.cli import experiment_config, run_main
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config file.")
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory of the sweep.")
@@ -32,8 +37,16 @@ _SWEEP = flags.DEFINE_multi_string(
 )
 _SEEDS = flags.DEFINE_integer("seeds", 1, "Seeds per grid point: config.seed, config.seed + 1, ...")
 _VMAP = flags.DEFINE_bool("vmap", False, "Train members that share shapes as one vmapped program.")
+_PROFILE = flags.DEFINE_enum(
+    "profile",
+    "quick",
+    ["quick", "paper"],
+    "Evaluation profile of every member (see scripts/evaluate.py): quick = IWAE with "
+    "K = min(100, eval.iwae_k) on the first 1000 test images, -ELBO on all; paper = "
+    "K = eval.iwae_k on every test image.",
+)
 _IWAE_K = flags.DEFINE_integer(
-    "iwae_k", None, "Importance samples for evaluation (default eval.iwae_k)."
+    "iwae_k", None, "Importance samples for evaluation (default: the profile's)."
 )
 flags.mark_flags_as_required(["config", "workdir"])
 
@@ -43,13 +56,14 @@ def main(argv: list[str]) -> None:
     from aejax.sweep.run import run_sweep
 
     info = run_sweep(
-        _CONFIG.value,
+        experiment_config(_CONFIG),
         _SWEEP.value,
         _SEEDS.value,
         _WORKDIR.value,
         use_vmap=_VMAP.value,
         iwae_k=_IWAE_K.value,
         progress=True,
+        profile=_PROFILE.value,
     )
     stats = info["group_stats"]
     train_s = sum(g["train_s"] for g in stats)

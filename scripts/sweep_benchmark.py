@@ -83,6 +83,7 @@ def main() -> None:
                 f"--sweep=objective.beta={','.join(map(str, BETAS))}",
                 f"--seeds={SEEDS}",
                 f"--iwae_k={args.iwae_k}",
+                "--profile=paper",  # IWAE on the whole test set, as docs/scaling.md states
             ],
             env,
         )
@@ -104,6 +105,7 @@ def main() -> None:
                         f"--workdir={wd}",
                         f"--iwae_k={args.iwae_k}",
                         # what the sweep computes per member (aejax.sweep.run.evaluate_member)
+                        "--profile=paper",
                         "--suite=likelihood",
                         "--progress=false",
                     ],

@@ -14,7 +14,7 @@ import sys
 from absl import app, flags
 from ml_collections import config_flags
 
-from aejax.cli import run_main
+from aejax.cli import experiment_config, run_main
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config", None, "Experiment config file.", lock_config=True
@@ -30,12 +30,13 @@ def main(argv: list[str]) -> None:
     from aejax.train.sharding import initialize_distributed
 
     initialize_distributed()  # AEJAX_MULTIHOST=1: one process per host (scripts/launch_tpu.sh)
-    if is_graph_config(_CONFIG.value):  # GAE/VGAE: full-batch graph trainer
+    config = experiment_config(_CONFIG)
+    if is_graph_config(config):  # GAE/VGAE: full-batch graph trainer
         from aejax.graph.train import train_graph as train
     else:
         from aejax.train.loop import train
 
-    summary = train(_CONFIG.value, _WORKDIR.value)
+    summary = train(config, _WORKDIR.value)
     raise_if_stopped(summary)  # SIGTERM / Ctrl-C: one line on stdout, exit 0
     if summary.get("steps_this_session") == 0:
         print(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import struct
 import subprocess
 import sys
@@ -90,3 +91,81 @@ def test_library_never_imports_torch():
         [sys.executable, "-c", code], env=script_env(), capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    "script, extra",
+    [
+        ("scripts/train.py", []),
+        ("scripts/train.py", ["--config.train.num_steps=3"]),  # overrides parse before the file
+        ("scripts/sweep.py", ["--sweep=objective.beta=1,2"]),
+        ("scripts/benchmark.py", ["--out=OUT"]),
+    ],
+)
+def test_missing_config_file_gives_one_line(tmp_path, script, extra):
+    missing = tmp_path / "nope.py"
+    extra = [e.replace("OUT", str(tmp_path / "b.json")) for e in extra]
+    workdir = [] if "benchmark" in script else ["--workdir", str(tmp_path / "w")]
+    proc = run_script([script, "--config", str(missing), *workdir, *extra])
+    assert_one_line_error(proc, f"--config {missing}", "no such")
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert not (tmp_path / "w").exists() and not (tmp_path / "b.json").exists()
+
+
+def test_config_directory_or_file_without_get_config_gives_one_line(tmp_path):
+    proc = run_script(["scripts/train.py", "--config", str(tmp_path), "--workdir", "unused"])
+    assert_one_line_error(proc, "is a directory")
+    empty = tmp_path / "empty.py"
+    empty.write_text("x = 1\n")
+    proc = run_script(["scripts/train.py", "--config", str(empty), "--workdir", "unused"])
+    assert_one_line_error(proc, str(empty), "get_config()")
+
+
+def _config_file(path, **keys):
+    """An experiment file: the tiny config with ``keys`` (flat) set."""
+    path.write_text(
+        "from conftest import tiny_config\n\n\n"
+        f"def get_config():\n    return tiny_config(**{keys!r})\n"
+    )
+    return str(path)
+
+
+def _train(config, workdir, *overrides):
+    proc = run_script(
+        ["scripts/train.py", "--config", config, "--workdir", str(workdir), *overrides]
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads((workdir / "summary.json").read_text())
+
+
+def test_command_line_length_replaces_the_config_files_length(tmp_path):
+    # tiny: 512 examples in batches of 32 = 16 steps per epoch; the file sets num_steps=40.
+    run = tmp_path / "run"
+    first = _train(TINY, run, "--config.train.num_epochs=1")
+    assert first["step"] == 16
+    # Resuming names the other key: the run continues to 24 steps.
+    resumed = _train(TINY, run, "--config.train.num_steps=24")
+    assert resumed["step"] == 24 and resumed["resumed_from_step"] == 16
+    assert resumed["steps_this_session"] == 8
+    # A file that trains for epochs, shortened on the command line to a number of steps.
+    epochs = _config_file(tmp_path / "epochs.py", **{"train.num_steps": 0, "train.num_epochs": 2})
+    assert _train(epochs, tmp_path / "steps", "--config.train.num_steps=8")["step"] == 8
+
+
+@pytest.mark.parametrize(
+    "kind", ["file sets both", "command line gives both", "command line zeroes the only one"]
+)
+def test_both_lengths_or_none_is_still_refused(tmp_path, kind):
+    both = {"train.num_steps": 8, "train.num_epochs": 1}
+    config, overrides = TINY, []
+    if kind == "file sets both":
+        config = _config_file(tmp_path / "both.py", **both)
+    elif kind == "command line gives both":
+        overrides = ["--config.train.num_steps=8", "--config.train.num_epochs=1"]
+    else:  # an explicit 0 chooses nothing, so it clears nothing
+        overrides = ["--config.train.num_steps=0"]
+    proc = run_script(
+        ["scripts/train.py", "--config", config, "--workdir", str(tmp_path / "w"), *overrides]
+    )
+    assert_one_line_error(proc, "give exactly one of train.num_steps and train.num_epochs")
+    assert not (tmp_path / "w" / "checkpoints").exists()

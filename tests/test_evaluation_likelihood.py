@@ -131,6 +131,39 @@ def test_results_independent_of_batch_size_and_over_exactly_n(vae):
     np.testing.assert_array_equal(lk.eval_inputs(x[:5], "dynamic", jax.random.key(9)), binary[:5])
 
 
+def test_iwae_on_the_first_m_examples_gives_their_full_pass_values(vae):
+    model, variables = vae
+    rng = np.random.RandomState(5)
+    x = rng.rand(13, *SHAPE).astype(np.float32)
+    kwargs = dict(iwae_k=7, binarize="dynamic", binarize_key=jax.random.key(9), progress=False)
+    full = lk.evaluate_split(model, variables, x, jax.random.key(1), batch_size=5, **kwargs)
+    part = lk.evaluate_split(
+        model, variables, x, jax.random.key(1), batch_size=5, iwae_num_examples=6, **kwargs
+    )
+    per_example = lk.per_example_metrics(
+        model,
+        variables,
+        lk.eval_inputs(x, "dynamic", jax.random.key(9)),
+        jax.random.key(1),
+        iwae_k=7,
+        batch_size=5,
+    )
+    assert full["iwae_num_examples"] == 13 and part["iwae_num_examples"] == 6
+    np.testing.assert_allclose(
+        part["iwae_nll_nats"], per_example["iwae_nll_nats"][:6].mean(), rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        part["neg_elbo_nats_on_iwae_examples"], per_example["neg_elbo_nats"][:6].mean(), rtol=1e-5
+    )
+    assert part["iwae_nll_nats"] != pytest.approx(full["iwae_nll_nats"], rel=1e-6)
+    # Everything but the IWAE bound is still over all 13; bits/dim then comes from the ELBO.
+    for name in ("neg_elbo_nats", "recon_nats", "kl_nats", "recon_mse", "active_units"):
+        np.testing.assert_allclose(part[name], full[name], rtol=1e-5, err_msg=name)
+    assert part["num_examples"] == 13
+    assert part["bits_per_dim"] == pytest.approx(part["neg_elbo_nats"] / (16 * math.log(2)))
+    assert full["bits_per_dim"] == pytest.approx(full["iwae_nll_nats"] / (16 * math.log(2)))
+
+
 def _linear_gaussian(x, sigma, loc_shift=0.0, var_scale=1.0):
     """Prior N(0,1), p(x|z) = N(z, sigma^2): returns (posterior, prior, log_lik, log p(x))."""
     var = sigma**2

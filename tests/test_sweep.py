@@ -5,11 +5,13 @@ from __future__ import annotations
 import csv
 import json
 import statistics
+import subprocess
 
 import numpy as np
 import pytest
-from conftest import tiny_config
+from conftest import PYTHON, REPO, script_env, tiny_config
 
+from aejax import build
 from aejax.errors import ConfigError
 from aejax.sweep import report
 from aejax.sweep.grid import expand, parse_sweep, shape_groups
@@ -95,6 +97,59 @@ def test_vmapped_members_equal_members_trained_alone(tmp_path, capsys):
     assert (tmp_path / "sweep" / "sweep.html").read_text().count("data:image/png;base64,") == 1
     ev = json.loads((tmp_path / "sweep" / members[0].name / "eval.json").read_text())
     assert np.isfinite(ev["test_iwae_nll_nats"]) and ev["iwae_k"] == 4
+    # The quick profile (its IWAE subset of 1000 covers these 64 images), K from --iwae_k.
+    assert ev["profile"]["name"] == "quick" and ev["profile"]["overridden"] == ["iwae_k"]
+    assert ev["test_iwae_num_examples"] == ev["num_test"] == 64
+
+
+def test_a_swept_length_replaces_the_other_length():
+    c = tiny_config(**{"train.num_steps": 0, "train.num_epochs": 2})
+    members = expand(c, ["train.num_steps=8,16"], 1)
+    lengths = [(m.config.train.num_steps, m.config.train.num_epochs) for m in members]
+    assert lengths == [(8, 0), (16, 0)]
+    assert (c.train.num_steps, c.train.num_epochs) == (0, 2)  # the base config is untouched
+    steps = tiny_config()  # num_steps=40
+    members = expand(steps, ["train.num_epochs=1"], 1)
+    assert (members[0].config.train.num_steps, members[0].config.train.num_epochs) == (0, 1)
+    # Both swept: nothing is cleared, and building the member refuses it.
+    both = expand(c, ["train.num_steps=8", "train.num_epochs=1"], 1)[0].config
+    assert (both.train.num_steps, both.train.num_epochs) == (8, 1)
+    with pytest.raises(ConfigError, match="exactly one of train.num_steps"):
+        build.build_experiment(both, (16, 16, 1), 512)
+
+
+def test_sweep_command_takes_a_length_override_and_evaluates_quick(tmp_path):
+    # A config file that trains for epochs; the command line asks for 8 steps.
+    config = tmp_path / "epochs.py"
+    config.write_text(
+        "from conftest import tiny_config\n\n\ndef get_config():\n"
+        "    return tiny_config(**{'train.num_steps': 0, 'train.num_epochs': 2})\n"
+    )
+    proc = subprocess.run(
+        [
+            PYTHON,
+            "scripts/sweep.py",
+            f"--config={config}",
+            f"--workdir={tmp_path / 'sweep'}",
+            "--sweep=objective.beta=1",
+            "--config.train.num_steps=8",
+        ],
+        cwd=REPO,
+        env=script_env(),
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    member = tmp_path / "sweep" / "beta=1_seed=0"
+    assert json.loads((member / "summary.json").read_text())["step"] == 8
+    ev = json.loads((member / "eval.json").read_text())
+    # quick: K = min(100, eval.iwae_k = 8); IWAE on min(1000, 128) test images
+    assert ev["profile"] == {
+        "name": "quick",
+        "settings": {"iwae_k": 8, "iwae_num_test": 1000},
+        "overridden": [],
+    }
+    assert ev["iwae_k"] == 8 and ev["test_iwae_num_examples"] == 128
 
 
 def _fake_member(d, *, group, steps, per_member, beta_loss):

@@ -9,6 +9,8 @@ pixels 0.53 / 0.50.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import KMeans
@@ -59,17 +61,23 @@ def clustering_table(
     num_clusters: int,
     seed: int,
     pca_dims: int = 50,
+    n_init: int = 10,
+    on_done: Callable[[str], None] | None = None,
 ) -> dict[str, dict[str, float]]:
     """K-means scores on ``latent [N, D]``, raw ``pixels [N, P]`` and their PCA (``pca_dims``).
 
-    Returns ``{"latent": {...}, "pixels": {...}, "pca_pixels": {...}}`` of :func:`kmeans_scores`.
+    Returns ``{"latent": {...}, "pixels": {...}, "pca_pixels": {...}}`` of :func:`kmeans_scores`
+    (``n_init`` restarts each); ``on_done(name)`` is called after each of the three.
     """
     pixels = np.asarray(pixels, np.float64).reshape(len(pixels), -1)
     dims = min(pca_dims, *pixels.shape)
+    kw = dict(num_clusters=num_clusters, seed=seed, n_init=n_init)
+    done = on_done or (lambda name: None)
+    out = {"latent": kmeans_scores(latent, labels, **kw)}
+    done("latent")
+    out["pixels"] = kmeans_scores(pixels, labels, **kw)
+    done("pixels")
     pca = PCA(n_components=dims, random_state=seed).fit_transform(pixels)
-    kw = dict(num_clusters=num_clusters, seed=seed)
-    return {
-        "latent": kmeans_scores(latent, labels, **kw),
-        "pixels": kmeans_scores(pixels, labels, **kw),
-        f"pca{dims}_pixels": kmeans_scores(pca, labels, **kw),
-    }
+    out[f"pca{dims}_pixels"] = kmeans_scores(pca, labels, **kw)
+    done(f"pca{dims}_pixels")
+    return out

@@ -14,10 +14,12 @@ minibatch), which lowers the bias; the estimate is at most ``log N``.
 from __future__ import annotations
 
 import math
+import sys
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from tqdm import tqdm
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
@@ -31,14 +33,18 @@ def _log_q_block(z: jax.Array, loc: jax.Array, log_var: jax.Array) -> jax.Array:
 
 
 def mutual_information(
-    loc: np.ndarray, log_var: np.ndarray, key: jax.Array, *, block: int = 256
+    loc: np.ndarray, log_var: np.ndarray, key: jax.Array, *, block: int = 256, progress=False
 ) -> float:
-    """I(x; z) in nats for diagonal Gaussian posteriors ``loc, log_var: [N, D]`` (see module)."""
+    """I(x; z) in nats for diagonal Gaussian posteriors ``loc, log_var: [N, D]`` (see module);
+    ``progress`` shows a bar over the blocks of ``block`` examples on stderr."""
     loc = jnp.asarray(loc, jnp.float32)
     log_var = jnp.asarray(log_var, jnp.float32)
     n, d = loc.shape
     z = loc + jnp.exp(0.5 * log_var) * jax.random.normal(key, (n, d))
     # E_x E_q(z|x) log q(z|x) = -entropy, in closed form for a Gaussian.
     neg_entropy = float(jnp.mean(-0.5 * (d * (_LOG_2PI + 1.0) + log_var.sum(-1))))
-    log_qz = [np.asarray(_log_q_block(z[i : i + block], loc, log_var)) for i in range(0, n, block)]
+    starts = tqdm(
+        range(0, n, block), desc="collapse", unit="block", file=sys.stderr, disable=not progress
+    )
+    log_qz = [np.asarray(_log_q_block(z[i : i + block], loc, log_var)) for i in starts]
     return neg_entropy - float(np.mean(np.concatenate(log_qz).astype(np.float64)))

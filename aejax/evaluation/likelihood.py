@@ -450,10 +450,14 @@ def evaluate_split(
     binarize_key: PRNGKey | None = None,
     progress: bool = True,
     labels: np.ndarray | None = None,
+    iwae_num_examples: int | None = None,
 ) -> dict:
     """Means over exactly the ``N`` examples of ``images: float32 [N, H, W, C]`` in [0, 1].
 
     ``labels int[N]`` condition a label-conditioned model (then every number is given y).
+    ``iwae_num_examples`` (``M < N``) computes the IWAE bound on the first ``M`` examples only
+    (their values are the ones a pass over all ``N`` would give them); everything else is over
+    all ``N``.
 
     Inputs are first passed through :func:`eval_inputs` (``"dynamic"`` binarises once with a
     fixed key per example: epoch 0 of ``binarize_key``). Example ``i`` draws its samples from
@@ -465,36 +469,63 @@ def evaluate_split(
       ``recon_nats``, ``kl_nats``, ``neg_elbo_nats``: one-sample reconstruction (sample 0), the
         analytic KL and their sum. For a posterior without a density (Delta) only ``recon_nats``
         (at the code), with no KL, ELBO, IWAE or bits/dim;
-      ``iwae_nll_nats`` (``iwae_k > 0``): the streamed IWAE estimate of ``-log p(x)``;
-      ``bits_per_dim``: ``iwae_nll_nats`` (else ``neg_elbo_nats``) ``/ (H W C ln 2)``;
+      ``iwae_nll_nats`` (``iwae_k > 0``): the streamed IWAE estimate of ``-log p(x)``, over
+        ``iwae_num_examples`` examples (``N`` unless fewer were asked for);
+      ``neg_elbo_nats_on_iwae_examples`` (IWAE on ``M < N`` only): the negative ELBO of those
+        ``M``, the bound to compare ``iwae_nll_nats`` with;
+      ``bits_per_dim``: ``iwae_nll_nats`` when it covers all ``N``, else ``neg_elbo_nats``,
+        ``/ (H W C ln 2)``;
       ``kl_per_dim``: list ``[D]`` of mean KL per latent dim (analytic KL only);
+      ``iwae_num_examples``: int, the examples the IWAE bound covers (0 without IWAE);
       ``posterior_mean_var``: list ``[D]``, variance over examples of ``E_q[z|x]``;
       ``active_units``: int, dims whose ``posterior_mean_var`` exceeds 0.01;
       ``num_examples``: ``N``.
     """
     x_all = eval_inputs(images, binarize, binarize_key)
     n = x_all.shape[0]
+    m = n if not iwae_num_examples else min(int(iwae_num_examples), n)
+    common = dict(batch_size=batch_size, max_samples_per_call=max_samples_per_call)
     per_example = per_example_metrics(
         model,
         variables,
         x_all,
         key,
-        iwae_k=iwae_k,
-        batch_size=batch_size,
-        max_samples_per_call=max_samples_per_call,
+        iwae_k=iwae_k if m == n else 0,
         progress=progress,
         labels=labels,
+        desc="eval" if m == n or not iwae_k else "elbo",
+        **common,
     )
+    subset = None
+    if iwae_k and m < n:  # the same per-example keys: the values a full pass gives them
+        subset = per_example_metrics(
+            model,
+            variables,
+            x_all[:m],
+            key,
+            iwae_k=iwae_k,
+            progress=progress,
+            labels=None if labels is None else labels[:m],
+            desc="iwae",
+            **common,
+        )
     means = per_example.pop("posterior_mean").astype(np.float64)
     result: dict = {
         name: float(np.mean(v.astype(np.float64))) for name, v in per_example.items() if v.ndim == 1
     }
+    if subset is not None:
+        result["iwae_nll_nats"] = float(np.mean(subset["iwae_nll_nats"].astype(np.float64)))
+        if "neg_elbo_nats" in subset:
+            elbo = subset["neg_elbo_nats"].astype(np.float64)
+            result["neg_elbo_nats_on_iwae_examples"] = float(np.mean(elbo))
     if "kl_per_dim" in per_example:
         result["kl_per_dim"] = per_example["kl_per_dim"].astype(np.float64).mean(0).tolist()
     num_dims = int(np.prod(x_all.shape[1:]))
-    nll = result.get("iwae_nll_nats", result.get("neg_elbo_nats"))
+    bound = "iwae" if "iwae_nll_nats" in result and subset is None else "neg_elbo"
+    nll = result["iwae_nll_nats"] if bound == "iwae" else result.get("neg_elbo_nats")
     if nll is not None:
         result["bits_per_dim"] = nll / (num_dims * math.log(2.0))
+    result["iwae_num_examples"] = m if "iwae_nll_nats" in result else 0
     result["posterior_mean_var"] = np.var(means, axis=0).tolist()
     result["active_units"] = active_units(means)
     result["num_examples"] = n

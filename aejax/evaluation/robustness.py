@@ -79,6 +79,11 @@ def apply(name: str, images: Array, value: float, key: jax.Array) -> Array:
     raise ValueError(f"unknown corruption {name!r}; choose one of {', '.join(TRANSFORMS)}")
 
 
+def num_points(values: dict[str, Sequence[float]] = DEFAULT_VALUES) -> int:
+    """How many measurements :func:`robustness_curves` makes (one clean one per corruption)."""
+    return sum(len(v) + 1 for v in values.values())
+
+
 def robustness_curves(
     images: np.ndarray,
     labels: np.ndarray | None,
@@ -89,13 +94,15 @@ def robustness_curves(
     *,
     values: dict[str, Sequence[float]] = DEFAULT_VALUES,
     batch_size: int = 1000,
+    on_done: Callable[[str], None] | None = None,
 ) -> dict[str, dict]:
     """Per corruption: ``{"values", "recon_mse", "probe_accuracy", "clean_recon_mse",
     "clean_probe_accuracy"}``.
 
     ``recon_mse`` compares the reconstruction of the corrupted image with the *clean* image
     (mean over pixels and examples). ``probe`` is a fitted classifier on ``encode_mean`` codes
-    (``score(codes, labels)``), or ``None`` when there are no labels.
+    (``score(codes, labels)``), or ``None`` when there are no labels. ``on_done(label)`` is
+    called after each of the :func:`num_points` measurements (a progress bar).
     """
     images = np.asarray(images, np.float32)
 
@@ -109,6 +116,8 @@ def robustness_curves(
         acc = None
         if probe is not None and labels is not None:
             acc = float(probe.score(np.concatenate(codes).astype(np.float64), labels))
+        if on_done is not None:
+            on_done(f"{name} {value:g}")
         return mse / len(images), acc
 
     out = {}

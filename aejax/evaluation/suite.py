@@ -1,8 +1,11 @@
 """The evaluation suite of ``scripts/evaluate.py``: each part a function of one :class:`Context`.
 
 A part returns ``(results, plots)``: a JSON-able dict stored under its name in ``eval.json``
-(``likelihood`` also keeps the flat ``test_*`` keys) and the PNG files it wrote. Every random
-draw comes from the run's ``eval`` or ``sample`` key folded with a fixed stream number.
+(``likelihood`` also keeps the flat ``test_*`` keys) and the PNG files it wrote; a part that
+does not apply returns ``{"skipped": reason}`` and the console says ``[part] skipped: reason``.
+Every random draw comes from the run's ``eval`` or ``sample`` key folded with a fixed stream
+number. How much work each part does comes from :class:`Settings`, filled from an evaluation
+profile (:mod:`aejax.evaluation.profiles`) and the command line.
 """
 
 from __future__ import annotations
@@ -11,15 +14,18 @@ import dataclasses
 import functools
 import logging
 import pathlib
+import sys
 import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from tqdm import tqdm
 
 from aejax.evaluation import images as grids
 from aejax.evaluation import likelihood
 from aejax.evaluation.likelihood import has_density, model_fns
+from aejax.evaluation.profiles import PROFILES, Profile, profile_iwae_k
 
 PARTS = (
     "likelihood",
@@ -45,18 +51,55 @@ log = logging.getLogger("aejax.evaluate")
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    """What the command line sets (see ``scripts/evaluate.py``)."""
+    """What each part does (see ``scripts/evaluate.py``); a size of 0 means "all". The defaults
+    are the ``paper`` profile's; :func:`settings_for` fills them from a profile and flags."""
 
     iwae_k: int
     batch_size: int
     max_samples_per_call: int
     splits: tuple[str, ...] = ("test",)
+    iwae_num_test: int = 0  # IWAE on the first N examples of each split; the ELBO on all
     num_plot: int = 2000
     tsne_points: int = 1000
+    cluster_examples: int = 0
+    kmeans_n_init: int = 10
     robust_examples: int = 2000
     transfer_max_train: int = 0
     finetune_steps: int = 300
+    disentanglement_num_train: int = 10_000
+    disentanglement_num_test: int = 5_000
     progress: bool = True
+    profile: str = "paper"
+
+    def record(self) -> dict:
+        """The settings as ``eval.json`` records them (without ``progress``)."""
+        out = dataclasses.asdict(self)
+        out.pop("progress")
+        out["splits"] = list(self.splits)
+        return out
+
+
+# Settings a profile chooses (every Profile field but name/description; iwae_k via the cap).
+PROFILE_FIELDS = tuple(
+    f.name
+    for f in dataclasses.fields(Settings)
+    if f.name
+    not in ("iwae_k", "batch_size", "max_samples_per_call", "splits", "progress", "profile")
+)
+
+
+def settings_for(profile: Profile, config_eval, overrides: dict, **fixed) -> Settings:
+    """:class:`Settings` of ``profile`` for a run whose config has ``eval`` = ``config_eval``;
+    ``overrides`` (``{field: value}``, from command-line flags) replace single choices;
+    ``fixed`` sets the rest (``splits``, ``progress``)."""
+    chosen = {name: getattr(profile, name) for name in PROFILE_FIELDS}
+    chosen.update(
+        iwae_k=profile_iwae_k(profile, config_eval.iwae_k),
+        batch_size=int(config_eval.batch_size),
+        max_samples_per_call=int(config_eval.max_samples_per_call),
+    )
+    chosen.update(overrides)
+    return Settings(profile=profile.name, **chosen, **fixed)
 
 
 @dataclasses.dataclass
@@ -147,6 +190,29 @@ def representation_fn(model, variables, batch_size: int = 500):
     return fn
 
 
+class Stages:
+    """A part's progress bar on stderr (with an ETA) over its ``total`` stages.
+
+    ``with Stages(ctx, "transfer", 10) as done: ...; done("probe latent 10/class")``: each call
+    marks one stage finished and names it. Disabled by ``--progress=false``.
+    """
+
+    def __init__(self, ctx: Context, name: str, total: int):
+        self.bar = tqdm(
+            total=total, desc=name, unit="stage", file=sys.stderr, disable=not ctx.settings.progress
+        )
+
+    def __enter__(self):
+        return self
+
+    def __call__(self, label: str = "") -> None:
+        self.bar.update(1)
+        self.bar.set_postfix_str(label, refresh=True)
+
+    def __exit__(self, *exc):
+        self.bar.close()
+
+
 # ----------------------------------------------------------------------------------- parts
 
 
@@ -167,6 +233,7 @@ def part_likelihood(ctx: Context):
             ctx.inputs(split),
             ctx.key("eval", IWAE_STREAM),
             iwae_k=iwae_k,
+            iwae_num_examples=s.iwae_num_test or None,
             batch_size=s.batch_size,
             max_samples_per_call=s.max_samples_per_call,
             progress=s.progress,
@@ -179,7 +246,19 @@ def part_likelihood(ctx: Context):
             for n in ("iwae_nll_nats", "neg_elbo_nats", "recon_nats", "recon_mse", "bits_per_dim")
             if n in metrics
         )
-        print(f"{split}: {metrics['num_examples']} examples, K={iwae_k}: {summary}", flush=True)
+        iwae_on = ""
+        if iwae_k and metrics["iwae_num_examples"] < metrics["num_examples"]:
+            iwae_on = f" (IWAE on the first {metrics['iwae_num_examples']})"
+        print(
+            f"{split}: {metrics['num_examples']} examples, K={iwae_k}{iwae_on}: {summary}",
+            flush=True,
+        )
+        if iwae_k and metrics["iwae_num_examples"] < metrics["num_examples"]:
+            notes.append(
+                f"{split}: IWAE (K={iwae_k}) on the first {metrics['iwae_num_examples']} of "
+                f"{metrics['num_examples']} examples (compare it with "
+                f"{split}_neg_elbo_nats_on_iwae_examples); bits/dim from the negative ELBO of all"
+            )
     flat["iwae_k"] = iwae_k
     if ctx.run.experiment.binarize == "dynamic":
         notes.append("images binarised once with a fixed per-example key (epoch 0)")
@@ -189,32 +268,41 @@ def part_likelihood(ctx: Context):
 def part_images(ctx: Context):
     model, variables, wd = ctx.model, ctx.variables, ctx.workdir
     x = ctx.inputs("test")
-    plots = [
-        grids.reconstruction_grid(
-            model, variables, x[:NUM_RECONSTRUCTIONS], wd / "reconstructions.png"
-        ),
-        grids.prior_samples_grid(
-            model,
-            variables,
-            ctx.key("sample", 0),
-            wd / "prior_samples.png",
-            num=NUM_PRIOR_SAMPLES,
-        ),
-    ]
-    n = min(NUM_INTERPOLATIONS, len(x) // 2)
-    if n:
-        pairs = np.stack([x[:n], x[n : 2 * n]], axis=1)
-        plots.append(grids.interpolation_grid(model, variables, pairs, wd / "interpolations.png"))
-    codes = ctx.codes("test")
-    scores, ordered_by = np.var(codes["mean"], axis=0), "variance of E[z|x]"
-    if "loc" in codes:
-        scores = 0.5 * (np.exp(codes["log_var"]) + codes["loc"] ** 2 - 1 - codes["log_var"])
-        scores, ordered_by = scores.mean(0), "mean KL per dim (nats)"
-    plots.append(
-        grids.latent_traversals(
-            model, variables, x[0], wd / "latent_traversals.png", dim_scores=scores.tolist()
+    with Stages(ctx, "images", 4) as done:
+        plots = [
+            grids.reconstruction_grid(
+                model, variables, x[:NUM_RECONSTRUCTIONS], wd / "reconstructions.png"
+            )
+        ]
+        done("reconstructions")
+        plots.append(
+            grids.prior_samples_grid(
+                model,
+                variables,
+                ctx.key("sample", 0),
+                wd / "prior_samples.png",
+                num=NUM_PRIOR_SAMPLES,
+            )
         )
-    )
+        done("prior samples")
+        n = min(NUM_INTERPOLATIONS, len(x) // 2)
+        if n:
+            pairs = np.stack([x[:n], x[n : 2 * n]], axis=1)
+            plots.append(
+                grids.interpolation_grid(model, variables, pairs, wd / "interpolations.png")
+            )
+        done("interpolations")
+        codes = ctx.codes("test")
+        scores, ordered_by = np.var(codes["mean"], axis=0), "variance of E[z|x]"
+        if "loc" in codes:
+            scores = 0.5 * (np.exp(codes["log_var"]) + codes["loc"] ** 2 - 1 - codes["log_var"])
+            scores, ordered_by = scores.mean(0), "mean KL per dim (nats)"
+        plots.append(
+            grids.latent_traversals(
+                model, variables, x[0], wd / "latent_traversals.png", dim_scores=scores.tolist()
+            )
+        )
+        done("latent traversals")
     return {"traversal_order": ordered_by}, plots
 
 
@@ -232,17 +320,20 @@ def part_latent(ctx: Context):
 
     s = ctx.settings
     codes = ctx.codes("test")["mean"]
-    n = min(s.num_plot, len(codes))
+    n = min(s.num_plot or len(codes), len(codes))
     colour, legend = _colour(ctx, n)
-    plots = latent_plots.latent_scatter_plots(
-        codes[:n], colour, ctx.workdir, legend=legend, seed=ctx.seed, methods=("pca",)
-    )
     m = min(s.tsne_points, n)
-    if m >= 5:
-        plots += latent_plots.latent_scatter_plots(
-            codes[:m], colour[:m], ctx.workdir, legend=legend, seed=ctx.seed, methods=("tsne",)
+    with Stages(ctx, "latent", 2 if m >= 5 else 1) as done:
+        plots = latent_plots.latent_scatter_plots(
+            codes[:n], colour, ctx.workdir, legend=legend, seed=ctx.seed, methods=("pca",)
         )
-    return {"pca_points": n, "tsne_points": m, "coloured_by": legend}, plots
+        done(f"PCA of {n}")
+        if m >= 5:
+            plots += latent_plots.latent_scatter_plots(
+                codes[:m], colour[:m], ctx.workdir, legend=legend, seed=ctx.seed, methods=("tsne",)
+            )
+            done(f"t-SNE of {m}")
+    return {"pca_points": n, "tsne_points": m if m >= 5 else 0, "coloured_by": legend}, plots
 
 
 def _labels(ctx: Context, split: str):
@@ -253,24 +344,42 @@ def _labels(ctx: Context, split: str):
 def part_clustering(ctx: Context):
     from aejax.evaluation import clustering
 
+    s = ctx.settings
     labels, k = _labels(ctx, "test")
     if labels is None:
         return {"skipped": "the dataset has no labels"}, []
+    n = min(s.cluster_examples or len(labels), len(labels))
+    labels = labels[:n]
     k = int(k or len(np.unique(labels)))
-    table = clustering.clustering_table(
-        ctx.codes("test")["mean"],
-        ctx.inputs("test"),
-        labels,
-        num_clusters=k,
-        seed=ctx.seed,
-    )
+    with Stages(ctx, "clustering", 3) as done:
+        table = clustering.clustering_table(
+            ctx.codes("test")["mean"][:n],
+            ctx.inputs("test")[:n],
+            labels,
+            num_clusters=k,
+            seed=ctx.seed,
+            n_init=s.kmeans_n_init,
+            on_done=done,
+        )
     return {
         "num_clusters": k,
-        "num_examples": int(len(labels)),
+        "num_examples": int(n),
         "split": "test",
-        "features": "K-means (scikit-learn, n_init=10) on E[z|x], raw pixels, PCA of pixels",
+        "features": (
+            f"K-means (scikit-learn, n_init={s.kmeans_n_init}) on E[z|x], raw pixels, PCA of "
+            f"pixels; the first {n} test examples"
+        ),
         "scores": table,
     }, []
+
+
+def _train_codes(ctx: Context, idx: np.ndarray) -> np.ndarray:
+    """``E[z|x]`` of the training examples ``idx`` (only those are encoded), cached."""
+    key = ("train_codes", idx.tobytes())
+    if key not in ctx._cache:
+        x = ctx.inputs("train")[idx]
+        ctx._cache[key] = encode_all(ctx.model, ctx.variables, x, ctx.settings.batch_size)["mean"]
+    return ctx._cache[key]
 
 
 def _train_subset(ctx: Context) -> np.ndarray:
@@ -291,33 +400,38 @@ def part_transfer(ctx: Context):
     idx = _train_subset(ctx)
     train_x, train_y = ctx.inputs("train")[idx], train_y[idx]
     test_x = ctx.inputs("test")
-    train_codes = ctx.codes("train")["mean"][idx]
-    probes = transfer.probe_table(
-        train_codes,
-        train_x,
-        train_y,
-        ctx.codes("test")["mean"],
-        test_x,
-        test_y,
-        per_class=FEW_LABELS,
-        seed=ctx.seed,
-    )
-    init = ctx.model.init(ctx.key("eval", INIT_STREAM), jnp.asarray(test_x[:1]))
     settings = transfer.FinetuneSettings(steps=ctx.settings.finetune_steps)
-    finetune = transfer.finetune_table(
-        ctx.model,
-        ctx.variables,
-        init,
-        train_x,
-        train_y,
-        test_x,
-        test_y,
-        per_class=FINETUNE_LABELS,
-        num_classes=int(k or test_y.max() + 1),
-        seed=ctx.seed,
-        key=ctx.key("eval", FINETUNE_STREAM),
-        settings=settings,
-    )
+    stages = 2 * len(FEW_LABELS) + 2 * len(FINETUNE_LABELS) + 1
+    with Stages(ctx, "transfer", stages) as done:
+        train_codes = _train_codes(ctx, idx)
+        done("encoded the training set")
+        probes = transfer.probe_table(
+            train_codes,
+            train_x,
+            train_y,
+            ctx.codes("test")["mean"],
+            test_x,
+            test_y,
+            per_class=FEW_LABELS,
+            seed=ctx.seed,
+            on_done=done,
+        )
+        init = ctx.model.init(ctx.key("eval", INIT_STREAM), jnp.asarray(test_x[:1]))
+        finetune = transfer.finetune_table(
+            ctx.model,
+            ctx.variables,
+            init,
+            train_x,
+            train_y,
+            test_x,
+            test_y,
+            per_class=FINETUNE_LABELS,
+            num_classes=int(k or test_y.max() + 1),
+            seed=ctx.seed,
+            key=ctx.key("eval", FINETUNE_STREAM),
+            settings=settings,
+            on_done=done,
+        )
     return {
         "train_examples": int(len(idx)),
         "test_examples": int(len(test_y)),
@@ -338,21 +452,23 @@ def part_robustness(ctx: Context):
     encode, decode, _ = model_fns(model, variables)
     encode_mean = jax.jit(lambda x: encode(x).mean())
     reconstruct = jax.jit(lambda x: decode(encode(x).mean()).mean())
-    n = min(ctx.settings.robust_examples, len(ctx.split("test")))
+    n = min(ctx.settings.robust_examples or len(ctx.split("test")), len(ctx.split("test")))
     x = ctx.inputs("test")[:n]
     test_y, _ = _labels(ctx, "test")
     probe = None
     if test_y is not None and ctx.split("train").labels is not None:
         idx = _train_subset(ctx)
-        probe = transfer.fit_probe(ctx.codes("train")["mean"][idx], ctx.split("train").labels[idx])
-    curves = robustness.robustness_curves(
-        x,
-        None if test_y is None else test_y[:n],
-        encode_mean,
-        reconstruct,
-        probe,
-        ctx.key("eval", ROBUST_STREAM),
-    )
+        probe = transfer.fit_probe(_train_codes(ctx, idx), ctx.split("train").labels[idx])
+    with Stages(ctx, "robustness", robustness.num_points()) as done:
+        curves = robustness.robustness_curves(
+            x,
+            None if test_y is None else test_y[:n],
+            encode_mean,
+            reconstruct,
+            probe,
+            ctx.key("eval", ROBUST_STREAM),
+            on_done=done,
+        )
     path = ctx.workdir / "robustness.png"
     robustness.plot_curves(curves, path)
     return {"num_examples": n, "curves": curves}, [path]
@@ -364,7 +480,8 @@ def part_anomaly(ctx: Context):
     held_out = int(ctx.run.config.data.exclude_class)
     if held_out < 0:
         return {
-            "skipped": "train with --config.data.exclude_class=C to hold class C out of training"
+            "skipped": "the run holds no class out of training (train with "
+            "--config.data.exclude_class=C to score finding class C)"
         }, []
     labels, _ = _labels(ctx, "test")
     per_example = likelihood.per_example_metrics(
@@ -373,6 +490,8 @@ def part_anomaly(ctx: Context):
         ctx.inputs("test"),
         ctx.key("eval", IWAE_STREAM),
         batch_size=ctx.settings.batch_size,
+        progress=ctx.settings.progress,
+        desc="anomaly",
     )
     scores = {"recon_mse": per_example["recon_mse"]}
     if "neg_elbo_nats" in per_example:
@@ -397,7 +516,10 @@ def part_collapse(ctx: Context):
         kl = 0.5 * (np.exp(codes["log_var"]) + codes["loc"] ** 2 - 1 - codes["log_var"])
         out["kl_per_dim"] = kl.astype(np.float64).mean(0).tolist()
         out["mutual_information_nats"] = collapse.mutual_information(
-            codes["loc"], codes["log_var"], ctx.key("eval", MI_STREAM)
+            codes["loc"],
+            codes["log_var"],
+            ctx.key("eval", MI_STREAM),
+            progress=ctx.settings.progress,
         )
         out["mutual_information_max_nats"] = float(np.log(len(codes["loc"])))
         out["mutual_information_estimator"] = (
@@ -409,21 +531,27 @@ def part_collapse(ctx: Context):
 
 def part_disentanglement(ctx: Context):
     ds = ctx.split("test")
+    s = ctx.settings
     if not ds.info.factor_names:
-        return {"skipped": "the dataset has no ground-truth factors"}, []
+        return {"skipped": "the data has no ground-truth factors"}, []
     try:
         from aejax.evaluation import disentanglement
     except ImportError as e:
         log.warning("disentanglement metrics skipped: %s", e)
-        print(f"note: disentanglement metrics skipped ({e})", flush=True)
         return {"skipped": f"aejax.evaluation.disentanglement is not available: {e}"}, []
     res = disentanglement.compute_all(
-        representation_fn(ctx.model, ctx.variables, ctx.settings.batch_size),
+        representation_fn(ctx.model, ctx.variables, s.batch_size),
         resolution=int(ds.info.shape[0]),
         seed=ctx.seed,
-        progress=ctx.settings.progress,
+        num_train=s.disentanglement_num_train,
+        num_test=s.disentanglement_num_test,
+        progress=s.progress,
     )
-    return {"metrics": res}, []
+    return {
+        "num_train": s.disentanglement_num_train,
+        "num_test": s.disentanglement_num_test,
+        "metrics": res,
+    }, []
 
 
 PART_FNS = {name: globals()[f"part_{name}"] for name in PARTS}
@@ -445,24 +573,48 @@ def parse_suite(text: str) -> tuple[str, ...]:
     return tuple(p for p in PARTS if p in names)
 
 
-def run_suite(ctx: Context, parts: tuple[str, ...], result: dict) -> tuple[dict, list]:
-    """Runs ``parts`` in order, updating ``result`` (the loaded ``eval.json``) in place."""
+def run_suite(
+    ctx: Context, parts: tuple[str, ...], result: dict, overridden: tuple[str, ...] = ()
+) -> tuple[dict, list]:
+    """Runs ``parts`` in order, updating ``result`` (the loaded ``eval.json``) in place.
+
+    ``result["profile"]`` records this run's profile, every setting and which of them came from
+    flags (``overridden``); ``result["parts"]`` says, per part, whether it ran or was skipped
+    (and why) and under which profile (parts of earlier runs keep their entries).
+    """
     written = []
     timings = result.setdefault("wall_time_s", {})
     # CPU seconds of this process (all threads): a load-independent measure on a shared machine.
     cpu = result.setdefault("cpu_time_s", {})
+    status = result.setdefault("parts", {})
     plots = set(result.get("plots", []))
+    profile = PROFILES.get(ctx.settings.profile)
+    result["profile"] = {
+        "name": ctx.settings.profile,
+        "description": profile.description if profile else "",
+        "settings": ctx.settings.record(),
+        "overridden": sorted(overridden),
+    }
     for name in parts:
         start, cpu_start = time.perf_counter(), time.process_time()
         print(f"[{name}] ...", flush=True)
         out, paths = PART_FNS[name](ctx)
         timings[name] = round(time.perf_counter() - start, 2)
         cpu[name] = round(time.process_time() - cpu_start, 2)
-        if name == "likelihood":
+        if name == "likelihood":  # a split evaluated again replaces all its flat keys
+            stale = tuple(f"{split}_" for split in ctx.settings.splits)
+            for key in [k for k in result if k.startswith(stale)]:
+                del result[key]
             result.update(out.pop("flat"))
         result[name] = out
         plots |= {pathlib.Path(p).name for p in paths}
         written += paths
-        print(f"[{name}] done in {timings[name]:.1f} s ({cpu[name]:.1f} CPU s)", flush=True)
+        if "skipped" in out:
+            status[name] = {"ran": False, "skipped": out["skipped"]}
+            print(f"[{name}] skipped: {out['skipped']}", flush=True)
+        else:
+            status[name] = {"ran": True}
+            print(f"[{name}] done in {timings[name]:.1f} s ({cpu[name]:.1f} CPU s)", flush=True)
+        status[name]["profile"] = ctx.settings.profile
     result["plots"] = sorted(plots)
     return result, written

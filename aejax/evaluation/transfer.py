@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -50,17 +51,33 @@ def fit_probe(train_x, train_y, *, max_iter: int = 500):
 
 
 def probe_table(
-    train_latent, train_pixels, train_y, test_latent, test_pixels, test_y, *, per_class, seed
+    train_latent,
+    train_pixels,
+    train_y,
+    test_latent,
+    test_pixels,
+    test_y,
+    *,
+    per_class,
+    seed,
+    on_done: Callable[[str], None] | None = None,
 ) -> dict[str, dict[str, float]]:
     """``{"latent": {"10": acc, ...}, "pixels": {...}}`` for each entry of ``per_class``
-    (``None`` is reported as ``"all"``)."""
+    (``None`` is reported as ``"all"``); ``on_done(label)`` after each of the probes."""
     out: dict[str, dict[str, float]] = {"latent": {}, "pixels": {}}
     for n in per_class:
         idx = few_label_indices(train_y, n, seed)
         name = "all" if n is None else str(n)
         out["latent"][name] = probe_accuracy(train_latent[idx], train_y[idx], test_latent, test_y)
+        _done(on_done, f"probe on latent, {name} per class")
         out["pixels"][name] = probe_accuracy(train_pixels[idx], train_y[idx], test_pixels, test_y)
+        _done(on_done, f"probe on pixels, {name} per class")
     return out
+
+
+def _done(on_done: Callable[[str], None] | None, label: str) -> None:
+    if on_done is not None:
+        on_done(label)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,7 +96,9 @@ def _logits(model, variables, head, x):
 
 
 @functools.partial(jax.jit, static_argnums=(0, 4, 5))
-def _finetune(model, params, x, y, settings: FinetuneSettings, num_classes: int, key):
+def _finetune(model, params, x, y, settings: FinetuneSettings, num_classes: int, key, n_valid):
+    """Batches are drawn from the first ``n_valid`` rows of ``x``/``y`` (the rest is padding, so
+    label budgets of different sizes share one compiled program)."""
     tx = optax.adam(settings.learning_rate)
 
     def loss_fn(params, xb, yb):
@@ -88,7 +107,7 @@ def _finetune(model, params, x, y, settings: FinetuneSettings, num_classes: int,
 
     def step(carry, t):
         params, opt_state = carry
-        idx = jax.random.randint(jax.random.fold_in(key, t), (settings.batch_size,), 0, x.shape[0])
+        idx = jax.random.randint(jax.random.fold_in(key, t), (settings.batch_size,), 0, n_valid)
         loss, grads = jax.value_and_grad(loss_fn)(params, x[idx], y[idx])
         updates, opt_state = tx.update(grads, opt_state, params)
         return (optax.apply_updates(params, updates), opt_state), loss
@@ -114,9 +133,14 @@ def finetune_accuracy(
     key: jax.Array,
     settings: FinetuneSettings = FinetuneSettings(),
     batch_size: int = 1000,
+    pad_to: int | None = None,
 ) -> dict[str, float]:
     """Test accuracy after fine-tuning ``variables`` (the pretrained model) with a fresh linear
-    head; ``final_loss`` is the mean cross-entropy of the last 10 steps (nats)."""
+    head; ``final_loss`` is the mean cross-entropy of the last 10 steps (nats).
+
+    ``pad_to`` (at least ``len(train_x)``) pads the labelled examples with zeros that are never
+    drawn: calls with the same ``pad_to`` reuse one compiled program, with the same result.
+    """
     encode, _, _ = model_fns(model, variables)
     dim = encode(jnp.asarray(train_x[:1])).mean().shape[-1]
     head_key, train_key = jax.random.split(key)
@@ -125,14 +149,20 @@ def finetune_accuracy(
         "b": jnp.zeros((num_classes,)),
     }
     params = {"model": variables, "head": head}
+    n = len(train_x)
+    rows = max(n, pad_to or n)
+    x = np.zeros((rows, *train_x.shape[1:]), np.float32)
+    y = np.zeros((rows,), np.int32)
+    x[:n], y[:n] = train_x, train_y
     params, losses = _finetune(
         model,
         params,
-        jnp.asarray(train_x),
-        jnp.asarray(train_y, jnp.int32),
+        jnp.asarray(x),
+        jnp.asarray(y),
         settings,
         num_classes,
         train_key,
+        jnp.int32(n),
     )
     preds = np.concatenate(
         [
@@ -160,12 +190,23 @@ def finetune_table(
     seed: int,
     key: jax.Array,
     settings: FinetuneSettings = FinetuneSettings(),
+    on_done: Callable[[str], None] | None = None,
 ) -> dict[str, dict[str, float]]:
     """``{"pretrained": {"10": acc, ...}, "scratch": {...}}``: the same network and head trained
-    on the same few labels from ``variables`` and from ``init_variables`` (a fresh init)."""
+    on the same few labels from ``variables`` and from ``init_variables`` (a fresh init);
+    ``on_done(label)`` after each fine-tuning run."""
     out: dict[str, dict[str, float]] = {"pretrained": {}, "scratch": {}}
+    # Place the fresh init like the pretrained variables (restored ones are committed to a
+    # device): arrays committed differently would compile every program a second time.
+    init_variables = jax.tree_util.tree_map(
+        lambda a, ref: jax.device_put(a, ref.sharding) if hasattr(ref, "sharding") else a,
+        init_variables,
+        variables,
+    )
+    pools = {n: few_label_indices(train_y, n, seed) for n in per_class}
+    pad_to = max(len(idx) for idx in pools.values())
     for n in per_class:
-        idx = few_label_indices(train_y, n, seed)
+        idx = pools[n]
         name = "all" if n is None else str(n)
         for which, v in (("pretrained", variables), ("scratch", init_variables)):
             res = finetune_accuracy(
@@ -178,6 +219,8 @@ def finetune_table(
                 num_classes=num_classes,
                 key=jax.random.fold_in(key, 0 if n is None else n),
                 settings=settings,
+                pad_to=pad_to,
             )
             out[which][name] = res["accuracy"]
+            _done(on_done, f"fine-tune {which}, {name} per class")
     return out

@@ -14,7 +14,7 @@ import itertools
 import ml_collections
 
 from aejax import build
-from aejax.defaults import flatten
+from aejax.defaults import choose_length, flatten
 from aejax.errors import ConfigError
 
 
@@ -61,7 +61,11 @@ def set_key(config: ml_collections.ConfigDict, key: str, value) -> None:
 
 
 def expand(config: ml_collections.ConfigDict, sweeps: list[str], seeds: int) -> list[Member]:
-    """The grid: every combination of the swept values, times seeds ``config.seed + i``."""
+    """The grid: every combination of the swept values, times seeds ``config.seed + i``.
+
+    Sweeping one of ``train.num_steps`` / ``train.num_epochs`` sets the other to 0 in every
+    member, as the command line does (:func:`aejax.defaults.choose_length`).
+    """
     if seeds < 1:
         raise ConfigError(f"--seeds must be >= 1, got {seeds}")
     axes = [parse_sweep(s) for s in sweeps]
@@ -76,6 +80,7 @@ def expand(config: ml_collections.ConfigDict, sweeps: list[str], seeds: int) -> 
             values = dict(zip(keys, combo, strict=True))
             for k, v in values.items():
                 set_key(c, k, v)
+            choose_length(c, values)  # a swept num_steps replaces the config's num_epochs
             c.seed = base_seed + i
             values["seed"] = base_seed + i
             name = "_".join(f"{k.split('.')[-1]}={v}" for k, v in values.items())

@@ -20,6 +20,7 @@ import jax
 
 from aejax import build, paths
 from aejax.evaluation import likelihood
+from aejax.evaluation.profiles import DEFAULT_PROFILE, get_profile, profile_iwae_k
 from aejax.sweep import report, vmapped
 from aejax.sweep.grid import Member, expand, shape_groups
 from aejax.sweep.progress import GroupStats, SweepProgress
@@ -43,13 +44,16 @@ def run_sweep(
     use_vmap: bool,
     iwae_k: int | None = None,
     progress: bool = False,
+    profile: str = DEFAULT_PROFILE,
 ) -> dict:
     """Trains and evaluates every member; writes ``sweep.csv``, ``sweep.md``/``.html`` and plots.
 
     ``progress``: a bar over members on stderr and a line per finished group on stdout (see
-    :mod:`aejax.sweep.progress`). Returns ``{"members": [...], "groups": [sizes],
-    "group_stats": [per group of this call], "wall_time_s": float}``.
+    :mod:`aejax.sweep.progress`). Members are evaluated with the evaluation ``profile``
+    (:mod:`aejax.evaluation.profiles`; ``iwae_k`` replaces its K). Returns ``{"members": [...],
+    "groups": [sizes], "group_stats": [per group of this call], "wall_time_s": float}``.
     """
+    get_profile(profile)  # an unknown name fails before any training
     workdir = paths.check_writable(workdir)
     t0 = time.perf_counter()
     members = expand(config, sweeps, seeds)
@@ -59,7 +63,7 @@ def run_sweep(
     with SweepProgress(len(todo), enabled=progress) as bar:
         for index, group in enumerate(groups):
             bar.start_group(index, len(groups), len(group))
-            stats.append(_run_group(index, len(groups), group, workdir, iwae_k, bar))
+            stats.append(_run_group(index, len(groups), group, workdir, iwae_k, profile, bar))
             bar.group_done(stats[-1])
     rows = [report.member_row(m.name, m.values, workdir / m.name) for m in members]
     keys = list(members[0].values)
@@ -83,7 +87,13 @@ def run_sweep(
 
 
 def _run_group(
-    index: int, num_groups: int, group: list[Member], workdir, iwae_k, bar: SweepProgress
+    index: int,
+    num_groups: int,
+    group: list[Member],
+    workdir,
+    iwae_k,
+    profile: str,
+    bar: SweepProgress,
 ) -> GroupStats:
     """Trains and evaluates one group (vmapped when it has several members)."""
     train_ds, test_ds = _data(group[0].config, "train"), _data(group[0].config, "test")
@@ -95,7 +105,7 @@ def _run_group(
         for i, m in enumerate(group):
             variables = {"params": states.params, **states.model_state}
             variables = vmapped.unstack(variables, i)
-            evaluate_member(m, workdir / m.name, variables, test_ds, iwae_k)
+            evaluate_member(m, workdir / m.name, variables, test_ds, iwae_k, profile)
             bar.evaluated()
     else:
         m = group[0]
@@ -109,7 +119,7 @@ def _run_group(
         run = load_trained(
             workdir / m.name, image_shape=train_ds.info.shape, num_train=len(train_ds)
         )
-        evaluate_member(m, workdir / m.name, run.variables, test_ds, iwae_k)
+        evaluate_member(m, workdir / m.name, run.variables, test_ds, iwae_k, profile)
         bar.evaluated()
     return GroupStats(
         index=index,
@@ -207,13 +217,19 @@ def _train_vmapped(group: list[Member], train_ds, workdir: paths.Path, bar: Swee
 
 
 def evaluate_member(
-    m: Member, member_dir: paths.Path, variables: dict, test_ds, iwae_k: int | None
+    m: Member,
+    member_dir: paths.Path,
+    variables: dict,
+    test_ds,
+    iwae_k: int | None,
+    profile: str = DEFAULT_PROFILE,
 ) -> dict:
-    """``eval.json`` for one member, as ``scripts/evaluate.py`` computes it (same keys and key
-    streams); ``iwae_k=None`` takes the config's ``eval.iwae_k``."""
+    """``eval.json`` for one member: the likelihood part of ``scripts/evaluate.py --profile
+    PROFILE`` (same keys and key streams); ``iwae_k=None`` takes the profile's K."""
     cfg = m.config
     exp = build.build_experiment(cfg, test_ds.info.shape, _num_train(member_dir))
-    k = cfg.eval.iwae_k if iwae_k is None else iwae_k
+    prof = get_profile(profile)
+    k = profile_iwae_k(prof, cfg.eval.iwae_k) if iwae_k is None else iwae_k
     deterministic = cfg.objective.name == "reconstruction" or cfg.model.posterior == "delta"
     keys = named_keys(exp.seed)
     t0 = time.perf_counter()
@@ -228,6 +244,7 @@ def evaluate_member(
         binarize=exp.binarize,
         binarize_key=jax.random.fold_in(keys["eval"], BINARIZE_STREAM),
         progress=False,
+        iwae_num_examples=prof.iwae_num_test or None,
     )
     result = {f"test_{n}": v for n, v in metrics.items() if n != "num_examples"}
     result.update(
@@ -235,6 +252,12 @@ def evaluate_member(
         iwae_k=0 if deterministic else k,
         num_test=metrics["num_examples"],
         eval_wall_time_s=time.perf_counter() - t0,
+        profile={
+            "name": prof.name,
+            "settings": {"iwae_k": 0 if deterministic else k, "iwae_num_test": prof.iwae_num_test},
+            "overridden": [] if iwae_k is None else ["iwae_k"],
+        },
+        parts={"likelihood": {"ran": True, "profile": prof.name}},
     )
     paths.write_text(member_dir / "eval.json", json.dumps(result, indent=2) + "\n")
     return result

@@ -91,16 +91,16 @@ def _setting(flag, default, name: str, *, allow_zero: bool = False) -> int:
 def main(argv: list[str]) -> None:
     del argv
     import json
-    import pathlib
     import time
 
-    from aejax import build
+    from aejax import build, paths
     from aejax.errors import DataError
     from aejax.evaluation import profiles, suite
     from aejax.train.restore import load_trained
 
     parts = suite.parse_suite(_SUITE.value)
-    workdir = pathlib.Path(_WORKDIR.value)
+    paths.require_backend(_WORKDIR.value)
+    workdir = paths.resolve(_WORKDIR.value)
     from aejax.graph.build import is_graph_config
     from aejax.train.restore import load_config
 
@@ -181,7 +181,7 @@ def main(argv: list[str]) -> None:
         dataset=cfg.data.name,
         eval_wall_time_s=time.perf_counter() - start,
     )
-    eval_path.write_text(json.dumps(result, indent=2) + "\n")
+    paths.write_text(eval_path, json.dumps(result, indent=2) + "\n")
     hint = "; --profile paper for the numbers to publish" if settings.profile == "quick" else ""
     print(
         f"evaluated step {run.step} in {result['eval_wall_time_s']:.1f} s "

@@ -94,8 +94,54 @@ def test_train_killed_twice_then_resumed_on_a_bucket_is_bitwise_the_local_run(bu
         assert (ckpts / step / "aejax_manifest.json").is_file()
     events = list((run_dir / "tb").iterdir())
     assert events and all(e.name.startswith("events.out.tfevents") for e in events)
+
+    # Evaluate and report in the bucket, as on a worker with no local copy of the run.
+    ev = bucket(
+        str(REPO / "scripts" / "evaluate.py"),
+        "--workdir",
+        RUN,
+        "--suite",
+        "likelihood,images",
+        "--iwae_k",
+        "4",
+        "--progress=false",
+    )
+    assert ev.returncode == 0, ev.stderr[-2000:]
+    evaluation = json.loads((run_dir / "eval.json").read_text())
+    assert evaluation["step"] == 24 and evaluation["test_iwae_nll_nats"] > 0
+    assert (run_dir / "reconstructions.png").read_bytes()[:4] == b"\x89PNG"
+    rep = bucket(str(REPO / "scripts" / "report.py"), "--workdir", RUN)
+    assert rep.returncode == 0, rep.stderr[-2000:]
+    assert "Headline" in (run_dir / "report.html").read_text()
+    assert (run_dir / "report.md").is_file()
     assert list(bucket.cwd.iterdir()) == []  # nothing local, no "gs:" folder
     assert not list(REPO.glob("gs:*"))
+
+
+def test_vmapped_sweep_into_a_bucket(bucket):
+    sweep = bucket(
+        str(REPO / "scripts" / "sweep.py"),
+        "--config",
+        TINY,
+        "--workdir",
+        "gs://bucket/sweep",
+        "--sweep",
+        "objective.beta=1,2",
+        "--vmap",
+        "--iwae_k",
+        "2",
+        "--config.train.num_steps=8",
+    )
+    assert sweep.returncode == 0, sweep.stderr[-2000:]
+    root = bucket.root / "bucket" / "sweep"
+    for name in ("sweep.csv", "sweep.md", "sweep.html", "sweep_plots.png", "sweep.json"):
+        assert (root / name).is_file(), name
+    members = sorted(p.name for p in root.iterdir() if p.is_dir())
+    assert len(members) == 2
+    for m in members:
+        assert json.loads((root / m / "summary.json").read_text())["step"] == 8
+        assert (root / m / "eval.json").is_file()
+    assert list(bucket.cwd.iterdir()) == []
 
 
 def test_a_missing_bucket_is_refused_before_training_in_one_line(bucket):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
-import pathlib
+import os
 import sys
 import time
 
@@ -22,6 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 from tqdm import tqdm
 
+from aejax import paths
 from aejax.evaluation import images as grids
 from aejax.evaluation import likelihood
 from aejax.evaluation.likelihood import has_density, model_fns
@@ -107,7 +108,7 @@ class Context:
     """One trained run and its data, as the parts need them. Splits load on first use."""
 
     run: object  # aejax.train.restore.TrainedRun
-    workdir: pathlib.Path
+    workdir: paths.Path
     settings: Settings
     load_split: object  # split name -> ArrayDataset
     _cache: dict = dataclasses.field(default_factory=dict)
@@ -598,7 +599,7 @@ def run_suite(
     for name in parts:
         start, cpu_start = time.perf_counter(), time.process_time()
         print(f"[{name}] ...", flush=True)
-        out, paths = PART_FNS[name](ctx)
+        out, files = PART_FNS[name](ctx)
         timings[name] = round(time.perf_counter() - start, 2)
         cpu[name] = round(time.process_time() - cpu_start, 2)
         if name == "likelihood":  # a split evaluated again replaces all its flat keys
@@ -607,8 +608,8 @@ def run_suite(
                 del result[key]
             result.update(out.pop("flat"))
         result[name] = out
-        plots |= {pathlib.Path(p).name for p in paths}
-        written += paths
+        plots |= {os.path.basename(os.fspath(p)) for p in files}
+        written += files
         if "skipped" in out:
             status[name] = {"ran": False, "skipped": out["skipped"]}
             print(f"[{name}] skipped: {out['skipped']}", flush=True)

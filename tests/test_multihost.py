@@ -140,13 +140,14 @@ def _two_processes(workdir, **extra_env) -> list[tuple[int, str, str]]:
 
 
 def test_two_processes_killed_and_rerun_in_one_workdir_resume_bitwise(tmp_path):
-    """Both processes share one workdir: killed after step 6 (checkpoint 4 committed), rerun,
-    they agree on step 4, finish with the state an uninterrupted two-process run ends with, and
-    metrics.jsonl holds every logged step exactly once (one writer)."""
+    """Both processes share one workdir: killed after step 10 (checkpoint 4 committed for sure:
+    a save waits for the previous one; 8 may still be in flight), rerun, they agree on one step,
+    finish with the state an uninterrupted two-process run ends with, and metrics.jsonl holds
+    every logged step exactly once (one writer)."""
     whole = _two_processes(tmp_path / "whole")
     for rc, _, err in whole:
         assert rc == 0, err[-2000:]
-    killed = _two_processes(tmp_path / "shared", AEJAX_DEBUG_KILL_AT="6")
+    killed = _two_processes(tmp_path / "shared", AEJAX_DEBUG_KILL_AT="10")
     assert [rc for rc, _, _ in killed] == [-9, -9], [err[-1000:] for _, _, err in killed]
     resumed = _two_processes(tmp_path / "shared")
     infos = []
@@ -154,7 +155,8 @@ def test_two_processes_killed_and_rerun_in_one_workdir_resume_bitwise(tmp_path):
         assert rc == 0, err[-2000:]
         infos.append(json.loads(out.strip().splitlines()[-1]))
     reference = json.loads(whole[0][1].strip().splitlines()[-1])
-    assert [i["resumed_from_step"] for i in infos] == [4, 4]
+    resumed_from = {i["resumed_from_step"] for i in infos}
+    assert len(resumed_from) == 1 and resumed_from <= {4, 8}, infos
     assert [i["step"] for i in infos] == [16, 16]
     assert {i["state_sha256"] for i in infos} == {reference["state_sha256"]}
     steps, _ = _losses(tmp_path / "shared")

@@ -45,6 +45,18 @@ def run_main(app, main) -> int:
     return 0
 
 
+def console_on_first_process_only() -> None:
+    """With several processes (``AEJAX_MULTIHOST=1``), only the first prints to stdout.
+
+    Every process runs the same command, so its progress and result lines would appear once per
+    host; errors (stderr) still come from every process, since each may fail on its own.
+    """
+    import jax
+
+    if jax.process_index() != 0:
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (for the life of the process)
+
+
 def parse_flags(argv: list[str]) -> list[str]:
     """absl's flag parsing, with errors raised as one-line :class:`ConfigError`\\ s.
 

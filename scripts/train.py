@@ -14,7 +14,7 @@ import sys
 from absl import app, flags
 from ml_collections import config_flags
 
-from aejax.cli import experiment_config, run_main
+from aejax.cli import console_on_first_process_only, experiment_config, run_main
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config", None, "Experiment config file.", lock_config=True
@@ -29,7 +29,8 @@ def main(argv: list[str]) -> None:
     from aejax.train.preemption import raise_if_stopped
     from aejax.train.sharding import initialize_distributed
 
-    initialize_distributed()  # AEJAX_MULTIHOST=1: one process per host (scripts/launch_tpu.sh)
+    if initialize_distributed():  # AEJAX_MULTIHOST=1: one process per host (launch_tpu.sh)
+        console_on_first_process_only()
     config = experiment_config(_CONFIG)
     if is_graph_config(config):  # GAE/VGAE: full-batch graph trainer
         from aejax.graph.train import train_graph as train

@@ -216,3 +216,47 @@ def test_sigterm_on_one_process_stops_both_at_the_same_step(tmp_path):
         info = json.loads(out.strip().splitlines()[-1])
         assert info == {"step": 12, "stopped_by": "SIGTERM", "signal_received_at_step": 8}
     assert (tmp_path / "run" / "checkpoints" / "12" / "aejax_manifest.json").is_file()
+
+
+def test_console_lines_and_progress_bar_come_from_the_first_process_only(tmp_path):
+    env = dict(script_env(), JAX_PLATFORMS="cpu")
+    port = _free_port()
+    cmd = [
+        PYTHON,
+        "scripts/train.py",
+        "--config",
+        str(REPO / "tests" / "tiny_experiment.py"),
+        "--workdir",
+        str(tmp_path / "run"),
+        "--config.train.num_steps=8",
+        "--config.train.progress=True",
+    ]
+    procs = [
+        subprocess.Popen(
+            cmd,
+            env=dict(
+                env,
+                AEJAX_MULTIHOST="1",
+                AEJAX_COORDINATOR=f"127.0.0.1:{port}",
+                AEJAX_NUM_PROCESSES="2",
+                AEJAX_PROCESS_ID=str(i),
+            ),
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(2)
+    ]
+    outs = [p.communicate(timeout=600) for p in procs]  # a hang guard, not a speed check
+    for p, (_, err) in zip(procs, outs, strict=True):
+        assert p.returncode == 0, err[-2000:]
+    (out0, err0), (out1, err1) = outs
+    # gloo's C++ layer prints its own "[Gloo] Rank ..." line on each host; aejax's lines:
+    lines0, lines1 = (
+        [x for x in o.splitlines() if not x.startswith("[Gloo]")] for o in (out0, out1)
+    )
+    assert len(lines0) == 1 and lines0[0].startswith("trained to step 8 in "), out0
+    assert lines0[0].endswith(f"outputs in {tmp_path / 'run'}")
+    assert lines1 == [], out1
+    assert "8/8" in err0 and "8/8" not in err1  # tqdm's bar reaches the last step on one host

@@ -224,7 +224,9 @@ def _train(
     step = int(state.step)
     total = settings.num_steps
     epoch_orders = EpochOrders(keys["data"], len(train_ds))
-    progress = _progress(settings.progress, total, step)
+    progress = _progress(
+        settings.progress and write_files, total, step
+    )  # one bar, not one per host
     stop.step, stop.line_open = step, settings.progress
     stop.describe_abort = lambda: _abort_message(stop.step, ckpt.directory)
     window: dict[str, list] = {}

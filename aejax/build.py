@@ -464,6 +464,12 @@ def build_objective(
         if any(o[w] for w in weights):
             if term == "dip" and o.dip_type == "ii" and config.model.posterior != "gaussian":
                 raise ConfigError("objective.dip_type='ii' needs model.posterior='gaussian'")
+            if term == "contractive" and _batch_norm_encoder(config.model):
+                raise ConfigError(
+                    "objective.contractive_weight > 0 needs each code to depend on its own input "
+                    "alone, but model.encoder.norm='batch' mixes the batch; use "
+                    "model.encoder.norm='layer' or 'group'"
+                )
             extras.append(compose.bind(extra, **options(spec)))
             names += [h for h in weights + others if h not in names]
     objective = compose.combine(objective, extras)
@@ -489,6 +495,13 @@ def build_objective(
         values[h] = float(value)
     _check_ranges(o, name, values)
     return objective, values
+
+
+def _batch_norm_encoder(m: ml_collections.ConfigDict) -> bool:
+    """Whether the encoder normalises with batch statistics in training (ConvLSTM has no norm),
+    which couples the examples: the contractive penalty's one-VJP-per-unit Jacobian
+    (:func:`aejax.objectives.regularizers.jacobian_frobenius_sq`) is then not per example."""
+    return m.encoder.norm == "batch" and m.encoder.kind != SEQUENCE_NETWORK
 
 
 def _check_ranges(o: ml_collections.ConfigDict, name: str, values: dict[str, float]) -> None:

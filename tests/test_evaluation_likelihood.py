@@ -125,6 +125,9 @@ def test_results_independent_of_batch_size_and_over_exactly_n(vae):
         )
         assert res["num_examples"] == 13
         for name, value in ref.items():
+            if isinstance(value, str):
+                assert res[name] == value, name
+                continue
             np.testing.assert_allclose(res[name], value, rtol=1e-5, err_msg=name)
     binary = lk.eval_inputs(x, "dynamic", jax.random.key(9))
     assert set(np.unique(binary)) <= {0.0, 1.0}
@@ -217,6 +220,101 @@ def test_deterministic_autoencoder_reports_reconstruction_only():
     )
     assert {"recon_nats", "recon_mse", "active_units"} <= set(res)
     assert not {"neg_elbo_nats", "iwae_nll_nats", "kl_nats", "bits_per_dim", "recon_bce"} & set(res)
+    assert res["bits_per_dim_kind"] is None and "no density" in res["bits_per_dim_reason"]
     encode, decode, _ = lk.model_fns(model, variables)
     recon = np.asarray(decode(encode(jnp.asarray(x)).mean()).mean())
     assert res["recon_mse"] == pytest.approx(np.mean((x - recon) ** 2), rel=1e-5)
+
+
+# ------------------------------------------------------------------------------ bits/dim
+
+
+def _zeroed(likelihood):
+    """A model whose parameters are all 0: q(z|x) = N(0, I) = p(z) for every x (so KL = 0 and
+    every importance weight is log p(x|z)), and a decoder whose output is 0 for every z."""
+    model, variables = _model(likelihood=likelihood)
+    return model, jax.tree_util.tree_map(jnp.zeros_like, variables)
+
+
+def _eight_bit_images(n, seed=0):
+    return (np.random.RandomState(seed).randint(0, 256, (n, *SHAPE)) / 255.0).astype(np.float32)
+
+
+def _bits(likelihood, x):
+    model, variables = _zeroed(likelihood)
+    return lk.evaluate_split(
+        model, variables, x, jax.random.key(0), iwae_k=4, batch_size=8, progress=False
+    )
+
+
+def test_uniform_density_on_8_bit_data_is_8_bits_per_dim():
+    # Logits 0: the continuous Bernoulli with lambda = 1/2 is the uniform density on [0, 1], so
+    # log p(x|z) = 0 for every x and z, the IWAE NLL is 0 nats, and 256 equally likely levels
+    # cost log2(256) = 8 bits each.
+    res = _bits("continuous_bernoulli", _eight_bit_images(10))
+    assert res["iwae_nll_nats"] == pytest.approx(0.0, abs=1e-4)
+    assert res["bits_per_dim"] == pytest.approx(8.0, abs=1e-5)
+    assert res["bits_per_dim_kind"] == "density+8bit-discretisation"
+
+
+def test_gaussian_density_on_8_bit_data_adds_8_bits_to_its_own_in_numpy():
+    # Loc 0 and sigma 1 whatever z: -log p(x) = sum (x^2 + log 2 pi) / 2 exactly.
+    x = _eight_bit_images(10, seed=1)
+    res = _bits("gaussian", x)
+    nats = (0.5 * (x.astype(np.float64) ** 2 + np.log(2 * np.pi))).sum((1, 2, 3)).mean()
+    assert res["iwae_nll_nats"] == pytest.approx(nats, rel=1e-5)
+    assert res["bits_per_dim"] == pytest.approx(nats / (16 * math.log(2)) + 8.0, rel=1e-5)
+    assert res["bits_per_dim_kind"] == "density+8bit-discretisation"
+
+
+def test_discretized_logistic_on_8_bit_data_is_its_own_code_length():
+    # loc 0.5 (the head's offset), scale 1: each level's mass from the logistic CDF in numpy,
+    # edge bins open to -inf and +inf; the masses of all 256 levels sum to 1.
+    x = _eight_bit_images(10, seed=2)
+    res = _bits("logistic", x)
+    edges = (np.arange(255) + 0.5) / 255 - 0.5
+    cdf = np.concatenate([[0.0], 1 / (1 + np.exp(-edges)), [1.0]])
+    mass = np.diff(cdf)
+    assert mass.sum() == pytest.approx(1.0)
+    k = np.rint(x * 255).astype(int)
+    nats = -np.log(mass[k]).sum((1, 2, 3)).mean()
+    assert res["iwae_nll_nats"] == pytest.approx(nats, rel=1e-4)
+    assert res["bits_per_dim"] == pytest.approx(nats / (16 * math.log(2)), rel=1e-4)
+    assert res["bits_per_dim_kind"] == "discrete"
+
+
+def test_fair_coin_pixels_on_binary_data_are_1_bit_per_dim():
+    res = _bits("bernoulli", _binary_images(10))
+    assert res["bits_per_dim"] == pytest.approx(1.0, rel=1e-5)
+    assert res["bits_per_dim_kind"] == "discrete"
+
+
+@pytest.mark.parametrize(
+    "likelihood, data, needle",
+    [
+        ("bernoulli", "8bit", "cross-entropy"),
+        ("continuous_bernoulli", "binary", "unbounded"),
+        ("gaussian", "continuous", "non-8-bit"),
+        ("logistic", "continuous", "grid"),
+    ],
+)
+def test_bits_per_dim_is_not_reported_where_it_has_no_meaning(likelihood, data, needle):
+    x = {
+        "8bit": _eight_bit_images(6),
+        "binary": _binary_images(6),
+        "continuous": np.random.RandomState(0).rand(6, *SHAPE).astype(np.float32),
+    }[data]
+    res = _bits(likelihood, x)
+    assert "bits_per_dim" not in res and res["bits_per_dim_kind"] is None
+    assert needle in res["bits_per_dim_reason"]
+    assert np.isfinite(res["iwae_nll_nats"])  # the bound itself is still reported
+
+
+def test_data_levels_tell_binary_8_bit_and_other_values_apart():
+    from aejax.evaluation.bits import data_levels
+
+    k = np.arange(256, dtype=np.uint8)
+    assert data_levels(k.astype(np.float32) / np.float32(255.0)) == 256  # as the loaders scale
+    assert data_levels(np.array([0.0, 1.0, 1.0], np.float32)) == 2
+    assert data_levels((k[:4].astype(np.float32) + 0.5) / 256) is None  # another quantisation
+    assert data_levels(k.astype(np.float32) / 255 + np.float32(0.01)) is None

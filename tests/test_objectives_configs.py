@@ -46,6 +46,10 @@ def test_every_experiment_config_builds(path):
         ({"objective.mmd_weight": 1.0, "objective.mmd_kernel": "laplace"}, ["imq", "rbf"]),
         ({"objective.name": "beta_tcvae", "objective.tc_estimator": "x"}, ["mss", "mws"]),
         ({"objective.l1_weight": -1.0}, ["l1_weight", ">= 0"]),
+        (
+            {"objective.contractive_weight": 0.1, "model.encoder.norm": "batch"},
+            ["contractive_weight", "norm='batch'", "'layer' or 'group'"],
+        ),
     ],
 )
 def test_bad_objective_settings_name_the_key(overrides, needles):

@@ -330,6 +330,38 @@ def test_contractive_term_of_the_model_matches_finite_differences(key):
     np.testing.assert_allclose(out.loss, 2.0 * out.terms["jacobian_frobenius_sq"], rtol=1e-6)
 
 
+@pytest.mark.parametrize(
+    "network",
+    [
+        {"model.encoder.norm": "layer", "model.encoder.activation": "tanh"},
+        {
+            "model.encoder.kind": "conv",
+            "model.encoder.channels": (4, 4),
+            "model.encoder.dense": 0,
+            "model.encoder.norm": "group",
+        },
+    ],
+    ids=["mlp_layer_norm", "conv_group_norm"],
+)
+def test_contractive_term_is_each_examples_own_jacobian_from_jacrev(network, key):
+    # Normalisations that stay within one example: the penalty in training mode is, for every
+    # example, the squared Frobenius norm of jax.jacrev of that example's code alone.
+    from aejax.objectives import contractive
+
+    model, variables, batch = _tiny(key, **{"model.posterior": "delta", **RECON, **network})
+    hp = {"contractive_weight": jnp.float32(0.5)}
+    out = model.apply(variables, batch, key, hp, step=jnp.int32(0), train=True, method=contractive)
+
+    def code_of_one(xb):  # [H, W, C] -> [D]
+        return model.apply(variables, xb[None], train=True, method="encode").mode()[0]
+
+    jac = jax.jit(jax.vmap(jax.jacrev(code_of_one)))(batch["image"])  # [B, D, H, W, C]
+    expected = (np.asarray(jac, np.float64) ** 2).sum((1, 2, 3, 4))
+    assert expected.min() > 0
+    np.testing.assert_allclose(out.terms["jacobian_frobenius_sq"], expected, rtol=1e-4)
+    np.testing.assert_allclose(out.loss, 0.5 * expected, rtol=1e-4)
+
+
 def test_sparsity_kl_matches_bernoulli_kl_formula():
     rho, rho_hat = 0.05, np.array([0.05, 0.2, 0.5])
     expected = rho * np.log(rho / rho_hat) + (1 - rho) * np.log((1 - rho) / (1 - rho_hat))

@@ -40,7 +40,8 @@ HEADLINE: tuple[Metric, ...] = (
            "-log p(x) estimated with K importance samples; an upper bound on the true NLL that "
            "tightens as K grows, so compare runs at the same K"),
     Metric("test_bits_per_dim", "test bits/dim", "bits/dim", LOWER,
-           "the NLL (IWAE, else negative ELBO) divided by pixels x channels x ln 2"),
+           "-log2 p(x) (IWAE, else negative ELBO) per pixel and channel; a density on 8-bit "
+           "pixels adds log2 256 = 8 (test_bits_per_dim_kind); absent where undefined"),
     Metric("test_neg_elbo_nats", "test negative ELBO", "nats/example", LOWER,
            "reconstruction + KL with one posterior sample; an upper bound on the NLL"),
     Metric("test_recon_nats", "test reconstruction", "nats/example", LOWER,

@@ -28,6 +28,7 @@ import numpy as np
 from tqdm import tqdm
 
 from aejax.distributions import Bernoulli
+from aejax.evaluation import bits
 from aejax.objectives.elbo import kl_to_prior
 from aejax.train.epochs import BINARIZE_MODES, binarize_dynamic
 from aejax.train.rng import example_keys
@@ -463,7 +464,7 @@ def evaluate_split(
     fixed key per example: epoch 0 of ``binarize_key``). Example ``i`` draws its samples from
     ``fold_in(key, i)``. One compiled function serves every batch (the last one is padded).
 
-    Returns a dict of floats (nats per example unless noted):
+    Returns a dict of floats (nats per example unless noted) and two strings:
       ``recon_mse``: mean over pixels and examples of ``(x - E[p(x|z = E_q[z])])^2``;
       ``recon_bce`` (Bernoulli likelihood): ``-log p(x|z = E_q[z])`` summed over pixels;
       ``recon_nats``, ``kl_nats``, ``neg_elbo_nats``: one-sample reconstruction (sample 0), the
@@ -473,8 +474,12 @@ def evaluate_split(
         ``iwae_num_examples`` examples (``N`` unless fewer were asked for);
       ``neg_elbo_nats_on_iwae_examples`` (IWAE on ``M < N`` only): the negative ELBO of those
         ``M``, the bound to compare ``iwae_nll_nats`` with;
-      ``bits_per_dim``: ``iwae_nll_nats`` when it covers all ``N``, else ``neg_elbo_nats``,
-        ``/ (H W C ln 2)``;
+      ``bits_per_dim``: ``iwae_nll_nats`` when it covers all ``N``, else ``neg_elbo_nats``, in
+        bits per dimension (``H W C``) by the rule of :mod:`aejax.evaluation.bits` for this
+        likelihood and these pixel values; absent where it has no meaning;
+      ``bits_per_dim_kind`` (str or None): ``"discrete"`` (``nats / (H W C ln 2)``),
+        ``"density+8bit-discretisation"`` (a density on 8-bit data: ``+ 8`` bits per dimension)
+        or ``None`` (no ``bits_per_dim``); ``bits_per_dim_reason``: one line saying why;
       ``kl_per_dim``: list ``[D]`` of mean KL per latent dim (analytic KL only);
       ``iwae_num_examples``: int, the examples the IWAE bound covers (0 without IWAE);
       ``posterior_mean_var``: list ``[D]``, variance over examples of ``E_q[z|x]``;
@@ -523,8 +528,13 @@ def evaluate_split(
     num_dims = int(np.prod(x_all.shape[1:]))
     bound = "iwae" if "iwae_nll_nats" in result and subset is None else "neg_elbo"
     nll = result["iwae_nll_nats"] if bound == "iwae" else result.get("neg_elbo_nats")
-    if nll is not None:
-        result["bits_per_dim"] = nll / (num_dims * math.log(2.0))
+    rule = bits.rule(bits.decoder_distribution(model, variables, x_all), x_all)
+    if nll is None:
+        rule = bits.BitsRule(None, None, "no bound on -log p(x): q(z|x) has no density")
+    if rule.kind is not None:
+        result["bits_per_dim"] = rule.bits_per_dim(nll, num_dims)
+    result["bits_per_dim_kind"] = rule.kind
+    result["bits_per_dim_reason"] = rule.reason
     result["iwae_num_examples"] = m if "iwae_nll_nats" in result else 0
     result["posterior_mean_var"] = np.var(means, axis=0).tolist()
     result["active_units"] = active_units(means)

@@ -254,6 +254,8 @@ def part_likelihood(ctx: Context):
             f"{split}: {metrics['num_examples']} examples, K={iwae_k}{iwae_on}: {summary}",
             flush=True,
         )
+        if metrics["bits_per_dim_kind"] is None and not ctx.deterministic:
+            notes.append(f"{split}: no bits/dim: {metrics['bits_per_dim_reason']}")
         if iwae_k and metrics["iwae_num_examples"] < metrics["num_examples"]:
             notes.append(
                 f"{split}: IWAE (K={iwae_k}) on the first {metrics['iwae_num_examples']} of "

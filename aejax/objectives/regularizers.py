@@ -79,7 +79,10 @@ def jacobian_frobenius_sq(fn: Callable[[Array], Array], x: Array) -> Array:
 
     One VJP per code unit (``D`` backward passes, cheaper than ``H*W*C`` forward ones). Row-wise
     means example ``b``'s code depends only on ``x_b``, so the cotangent ``e_d`` on every row at
-    once returns each example's own Jacobian row.
+    once returns each example's own Jacobian row. When rows are coupled (batch norm in training
+    mode normalises with the batch's statistics) it returns instead, for each ``b``, the squared
+    norm of ``sum_a d fn(x)_a / d x_b``, the sum of the cross-example Jacobians: ``build`` refuses
+    the contractive penalty with ``model.encoder.norm='batch'`` for that reason.
     """
     out, vjp_fn = jax.vjp(fn, x)
     d = out.shape[-1]
@@ -93,7 +96,8 @@ def contractive(
     model, batch: Batch, key: PRNGKey, hparams: HParams, *, step: Array, train: bool
 ) -> LossTerms:
     """``contractive_weight * ||J_f(x)||_F^2`` per example, with ``f`` the encoder's code;
-    term ``jacobian_frobenius_sq``."""
+    term ``jacobian_frobenius_sq``. ``f`` must be row-wise (no batch norm in the encoder, see
+    :func:`jacobian_frobenius_sq`)."""
     del key, step
     cond = model.condition(batch)
     frob = jacobian_frobenius_sq(

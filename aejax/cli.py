@@ -10,6 +10,7 @@ errors raised while running: ``error: <what is wrong>`` on one line, exit status
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import signal
@@ -54,7 +55,14 @@ def console_on_first_process_only() -> None:
     import jax
 
     if jax.process_index() != 0:
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (for the life of the process)
+        sys.stdout = _Discard()
+
+
+class _Discard(io.TextIOBase):
+    """A text stream that drops what it is given (stdout of the processes after the first)."""
+
+    def write(self, text: str) -> int:
+        return len(text)
 
 
 def parse_flags(argv: list[str]) -> list[str]:

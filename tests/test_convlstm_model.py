@@ -1,5 +1,7 @@
 """The ConvLSTM sequence autoencoder as a config: build, likelihood, training, evaluation."""
 
+import os
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -143,4 +145,4 @@ def test_evaluate_with_both_baselines(vae, tmp_path):
         rtol=1e-5,
     )
     png = sequence.strip(test.images, preds, tmp_path / "strip.png", CONTEXT, num=2)
-    assert png.stat().st_size > 0
+    assert os.path.getsize(png) > 0

@@ -47,42 +47,57 @@ def _losses(workdir):
     return [r["step"] for r in rows], [r["loss"] for r in rows]
 
 
-def test_two_processes_match_one(tmp_path):
-    env = script_env()
-    env["JAX_PLATFORMS"] = "cpu"
+def _run_two(argv: list[str], env_for=lambda i: {}) -> list[tuple[int, str, str]]:
+    """Runs ``argv`` as process 0 and 1 of one jax.distributed job on localhost (gloo).
+
+    ``env_for(i)`` adds process ``i``'s own variables. Returns ``[(returncode, stdout, stderr)]``.
+    The timeout is a hang guard (a deadlock fails there), not a speed check.
+    """
+    env = dict(script_env(), JAX_PLATFORMS="cpu")
     port = _free_port()
     procs = []
-    for i in range(2):
-        penv = dict(
-            env,
-            AEJAX_MULTIHOST="1",
-            AEJAX_COORDINATOR=f"127.0.0.1:{port}",
-            AEJAX_NUM_PROCESSES="2",
-            AEJAX_PROCESS_ID=str(i),
-        )
-        procs.append(
-            subprocess.Popen(
-                [PYTHON, "-c", CHILD, str(tmp_path / "two")],
-                env=penv,
-                cwd=REPO,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
+    try:
+        for i in range(2):
+            penv = dict(
+                env,
+                AEJAX_MULTIHOST="1",
+                AEJAX_COORDINATOR=f"127.0.0.1:{port}",
+                AEJAX_NUM_PROCESSES="2",
+                AEJAX_PROCESS_ID=str(i),
+                **env_for(i),
             )
-        )
+            procs.append(
+                subprocess.Popen(
+                    argv,
+                    env=penv,
+                    cwd=REPO,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+            )
+        outs = [p.communicate(timeout=600) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    return [(p.returncode, out, err) for p, (out, err) in zip(procs, outs, strict=True)]
+
+
+def test_two_processes_match_one(tmp_path):
+    two = _run_two([PYTHON, "-c", CHILD, str(tmp_path / "two")])
     one = subprocess.run(
         [PYTHON, "-c", CHILD, str(tmp_path / "one")],
-        env=env,
+        env=dict(script_env(), JAX_PLATFORMS="cpu"),
         cwd=REPO,
         capture_output=True,
         text=True,
         timeout=300,
     )
-    outs = [p.communicate(timeout=300) for p in procs]
     assert one.returncode == 0, one.stderr[-2000:]
     first_rows = []
-    for p, (out, err) in zip(procs, outs, strict=True):
-        assert p.returncode == 0, err[-2000:]
+    for rc, out, err in two:
+        assert rc == 0, err[-2000:]
         info = json.loads(out.strip().splitlines()[-1])
         assert info["processes"] == 2 and info["devices"] == 2 and info["step"] == 8
         # Each process's device holds half of the examples (images and labels), not a copy.
@@ -116,27 +131,7 @@ RESUME_CHILD = textwrap.dedent(
 
 
 def _two_processes(workdir, **extra_env) -> list[tuple[int, str, str]]:
-    env = dict(script_env(), JAX_PLATFORMS="cpu", **extra_env)
-    port = _free_port()
-    procs = [
-        subprocess.Popen(
-            [PYTHON, "-c", RESUME_CHILD, str(workdir)],
-            env=dict(
-                env,
-                AEJAX_MULTIHOST="1",
-                AEJAX_COORDINATOR=f"127.0.0.1:{port}",
-                AEJAX_NUM_PROCESSES="2",
-                AEJAX_PROCESS_ID=str(i),
-            ),
-            cwd=REPO,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for i in range(2)
-    ]
-    outs = [p.communicate(timeout=600) for p in procs]  # a hang guard, not a speed check
-    return [(p.returncode, out, err) for p, (out, err) in zip(procs, outs, strict=True)]
+    return _run_two([PYTHON, "-c", RESUME_CHILD, str(workdir)], lambda i: extra_env)
 
 
 def test_two_processes_killed_and_rerun_in_one_workdir_resume_bitwise(tmp_path):
@@ -182,75 +177,34 @@ STOP_CHILD = textwrap.dedent(
 def test_sigterm_on_one_process_stops_both_at_the_same_step(tmp_path):
     """A scheduler's SIGTERM may reach one host first: the processes agree between chunks, so
     both stop (and save, a collective) at the end of the same chunk instead of deadlocking."""
-    env = dict(script_env(), JAX_PLATFORMS="cpu")
-    port = _free_port()
-    procs = []
-    try:
-        for i in range(2):
-            penv = dict(
-                env,
-                AEJAX_MULTIHOST="1",
-                AEJAX_COORDINATOR=f"127.0.0.1:{port}",
-                AEJAX_NUM_PROCESSES="2",
-                AEJAX_PROCESS_ID=str(i),
-            )
-            if i == 1:  # only process 1 is signalled, inside the chunk 8 -> 12
-                penv["AEJAX_DEBUG_SIGNAL_AT"] = "9:SIGTERM"
-            procs.append(
-                subprocess.Popen(
-                    [PYTHON, "-c", STOP_CHILD, str(tmp_path / "run")],
-                    env=penv,
-                    cwd=REPO,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    text=True,
-                )
-            )
-        outs = [p.communicate(timeout=300) for p in procs]  # hang guard (a deadlock fails here)
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-    for p, (out, err) in zip(procs, outs, strict=True):
-        assert p.returncode == 0, err[-2000:]
+    # Only process 1 is signalled, inside the chunk 8 -> 12.
+    outs = _run_two(
+        [PYTHON, "-c", STOP_CHILD, str(tmp_path / "run")],
+        lambda i: {"AEJAX_DEBUG_SIGNAL_AT": "9:SIGTERM"} if i == 1 else {},
+    )
+    for rc, out, err in outs:
+        assert rc == 0, err[-2000:]
         info = json.loads(out.strip().splitlines()[-1])
         assert info == {"step": 12, "stopped_by": "SIGTERM", "signal_received_at_step": 8}
     assert (tmp_path / "run" / "checkpoints" / "12" / "aejax_manifest.json").is_file()
 
 
 def test_console_lines_and_progress_bar_come_from_the_first_process_only(tmp_path):
-    env = dict(script_env(), JAX_PLATFORMS="cpu")
-    port = _free_port()
-    cmd = [
-        PYTHON,
-        "scripts/train.py",
-        "--config",
-        str(REPO / "tests" / "tiny_experiment.py"),
-        "--workdir",
-        str(tmp_path / "run"),
-        "--config.train.num_steps=8",
-        "--config.train.progress=True",
-    ]
-    procs = [
-        subprocess.Popen(
-            cmd,
-            env=dict(
-                env,
-                AEJAX_MULTIHOST="1",
-                AEJAX_COORDINATOR=f"127.0.0.1:{port}",
-                AEJAX_NUM_PROCESSES="2",
-                AEJAX_PROCESS_ID=str(i),
-            ),
-            cwd=REPO,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for i in range(2)
-    ]
-    outs = [p.communicate(timeout=600) for p in procs]  # a hang guard, not a speed check
-    for p, (_, err) in zip(procs, outs, strict=True):
-        assert p.returncode == 0, err[-2000:]
+    outs = _run_two(
+        [
+            PYTHON,
+            "scripts/train.py",
+            "--config",
+            str(REPO / "tests" / "tiny_experiment.py"),
+            "--workdir",
+            str(tmp_path / "run"),
+            "--config.train.num_steps=8",
+            "--config.train.progress=True",
+        ]
+    )
+    for rc, _, err in outs:
+        assert rc == 0, err[-2000:]
+    outs = [(out, err) for _, out, err in outs]
     (out0, err0), (out1, err1) = outs
     # gloo's C++ layer prints its own "[Gloo] Rank ..." line on each host; aejax's lines:
     lines0, lines1 = (

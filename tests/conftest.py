@@ -58,3 +58,14 @@ def script_env() -> dict:
 
 
 PYTHON = sys.executable
+
+
+def run_script(*args: str):
+    """Runs ``python ARGS`` from the repository root; fails the test on a non-zero exit."""
+    import subprocess
+
+    proc = subprocess.run(
+        [PYTHON, *args], cwd=REPO, env=script_env(), capture_output=True, text=True, timeout=600
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc

@@ -9,18 +9,12 @@ import subprocess
 
 import numpy as np
 import pytest
-from conftest import PYTHON, REPO, script_env, tiny_config
+from conftest import PYTHON, REPO, run_script, script_env, tiny_config
 
 from aejax.data.base import ArrayDataset, DatasetInfo
 from aejax.evaluation import profiles, suite
 
-
-def _run(*args):
-    proc = subprocess.run(
-        [PYTHON, *args], cwd=REPO, env=script_env(), capture_output=True, text=True, timeout=600
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return proc
+_run = run_script  # python ARGS from the repository root; asserts exit 0
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import subprocess
 
 import numpy as np
 import pytest
-from conftest import PYTHON, REPO, script_env
+from conftest import PYTHON, REPO, run_script, script_env
 
 from aejax.evaluation import headline, report
 
@@ -39,12 +39,7 @@ PLOTS = {
 }
 
 
-def _run(*args):
-    proc = subprocess.run(
-        [PYTHON, *args], cwd=REPO, env=script_env(), capture_output=True, text=True, timeout=600
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return proc
+_run = run_script  # python ARGS from the repository root; asserts exit 0
 
 
 @pytest.fixture(scope="module")

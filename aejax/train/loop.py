@@ -29,9 +29,10 @@ from aejax.data.base import ArrayDataset
 from aejax.defaults import flatten
 from aejax.errors import ConfigError, DataError, NonFiniteError
 from aejax.train import multihost, preemption, sharding
-from aejax.train.checkpoint import Checkpointer, committed_steps
+from aejax.train.checkpoint import Checkpointer
 from aejax.train.epochs import DeviceData, EpochOrders, make_chunk_runner
 from aejax.train.logging import MetricWriter, read_jsonl
+from aejax.train.manifest import committed_steps
 from aejax.train.rng import named_keys
 from aejax.train.state import TrainState, params_sha256
 from aejax.train.step import make_train_step, param_norm

@@ -21,7 +21,6 @@ tensorboardX a writer for the scheme that writes through epath.
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import io
 import os
@@ -175,7 +174,7 @@ class AppendFile:
     write). :meth:`close` always flushes.
     """
 
-    def __init__(self, path: PathLike, *, flush_secs: float = 30.0, truncate: bool = False):
+    def __init__(self, path: PathLike, *, flush_secs: float = 30.0):
         self.path = resolve(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._remote = is_remote(self.path)
@@ -184,12 +183,12 @@ class AppendFile:
         self._dirty = False
         if self._remote:
             exists = self.path.exists()
-            self._content = [] if truncate or not exists else [self.path.read_text()]
-            if truncate or not exists:
+            self._content = [self.path.read_text()] if exists else []
+            if not exists:
                 self.path.write_text("")
             self._file = None
         else:
-            self._file = open(self.path, "w" if truncate else "a", buffering=1)  # noqa: SIM115
+            self._file = open(self.path, "a", buffering=1)  # noqa: SIM115
 
     def write(self, text: str) -> None:
         if self._file is not None:
@@ -218,22 +217,6 @@ class AppendFile:
         elif self._content is not None:
             self.flush()
             self._content = None
-
-
-@contextlib.contextmanager
-def local_copy_for_reading(path: PathLike) -> Iterator[str]:
-    """A local filename with ``path``'s content, for libraries that only take local paths."""
-    path = resolve(path)
-    if not is_remote(path):
-        yield os.fspath(path)
-        return
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as tmp:
-        local = os.path.join(tmp, path.name)
-        with open(local, "wb") as f:
-            f.write(path.read_bytes())
-        yield local
 
 
 class _EpathRecordWriter:

@@ -4,6 +4,7 @@ anomaly detection, posterior collapse and (with ground-truth factors) disentangl
   python scripts/evaluate.py --workdir runs/demo [--profile quick|paper]
       [--suite all|likelihood,images,...] [--iwae_k 5000] [--iwae_num_test N] [--splits test,train]
       [--step S] [--num_test N] [--batch_size B] [--max_samples_per_call M]
+      [--disentanglement_protocol aejax_v1|dlib_study_v1]
 
 ``--profile quick`` (the default) is for iterating: the negative ELBO on the whole test set, the
 IWAE bound with K = min(100, eval.iwae_k) on the first 1000 test images and the other parts on
@@ -12,7 +13,11 @@ numbers to publish: IWAE with K = eval.iwae_k (5000) on every test image and eve
 size. A flag (``--iwae_k``, ``--iwae_num_test``, ``--tsne_points``, ``--transfer_max_train``,
 ...) replaces that one choice of the profile. ``eval.json`` records the profile, every setting
 and which came from flags (``profile``), and per part whether it ran or why it was skipped
-(``parts``); see :mod:`aejax.evaluation.profiles`.
+(``parts``); see :mod:`aejax.evaluation.profiles`. ``--disentanglement_protocol dlib_study_v1``
+computes the disentanglement metrics with disentanglement_lib's ``unsupervised_study_v1``
+settings (Locatello et al. 2019: its estimators and fixed sample sizes, whatever the profile)
+instead of aejax's own (``aejax_v1``); ``eval.json`` and the report name the protocol
+(:mod:`aejax.evaluation.disentanglement.protocols`).
 
 Writes ``WORKDIR/eval.json`` (flat ``<split>_*`` likelihood metrics plus one section per part;
 a run with a subset of ``--suite`` updates the sections it ran and keeps the others) and PNGs:
@@ -74,6 +79,13 @@ _FINETUNE_STEPS = flags.DEFINE_integer("finetune_steps", None, "Adam steps of fi
 _BASELINE = flags.DEFINE_string(
     "baseline_workdir", None, "Sequence runs: a frame-wise image autoencoder run to compare with."
 )
+_PROTOCOL = flags.DEFINE_enum(  # aejax.evaluation.disentanglement.PROTOCOLS
+    "disentanglement_protocol",
+    "aejax_v1",
+    ["aejax_v1", "dlib_study_v1"],
+    "Estimators and sample sizes of the disentanglement metrics: aejax_v1 (aejax's, sizes from "
+    "the profile) or dlib_study_v1 (disentanglement_lib's unsupervised_study_v1, fixed sizes).",
+)
 _PROGRESS = flags.DEFINE_bool("progress", True, "Show a progress bar on stderr.")
 flags.mark_flags_as_required(["workdir"])
 
@@ -131,6 +143,7 @@ def main(argv: list[str]) -> None:
         cfg.eval,
         given,
         splits=tuple(_SPLITS.value),
+        disentanglement_protocol=_PROTOCOL.value,
         progress=_PROGRESS.value,
     )
     # The config's eval.* values, when no flag replaced them.

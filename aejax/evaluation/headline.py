@@ -23,7 +23,8 @@ NEITHER = "-"  # shown but never marked
 @dataclasses.dataclass(frozen=True)
 class Metric:
     """``path``: dotted keys into ``eval.json``; ``label`` may use ``{iwae_k}``,
-    ``{held_out}`` and ``{latent_dim}``; ``spread``: dotted path of a std shown as ``±``."""
+    ``{held_out}``, ``{latent_dim}`` and ``{protocol}`` (of the disentanglement metrics);
+    ``spread``: dotted path of a std shown as ``±``."""
 
     path: str
     label: str
@@ -72,18 +73,21 @@ HEADLINE: tuple[Metric, ...] = (
            "trained classes; 0.5 is chance"),
     Metric("anomaly.scores.recon_mse.auroc", "anomaly AUROC of reconstruction MSE", "0 to 1",
            HIGHER, "the same with reconstruction error as the score"),
-    Metric("disentanglement.metrics.beta_vae.eval_accuracy", "beta-VAE metric", "accuracy",
-           HIGHER, "Higgins et al. 2017: which factor was held fixed, from |z1 - z2| averages"),
-    Metric("disentanglement.metrics.factor_vae.eval_accuracy", "FactorVAE metric", "accuracy",
-           HIGHER, "Kim & Mnih 2018: which factor was held fixed, from the least-varying dim"),
-    Metric("disentanglement.metrics.mig.mig", "MIG", "0 to 1", HIGHER,
+    Metric("disentanglement.metrics.beta_vae.eval_accuracy", "beta-VAE metric ({protocol})",
+           "accuracy", HIGHER,
+           "Higgins et al. 2017: which factor was held fixed, from |z1 - z2| averages"),
+    Metric("disentanglement.metrics.factor_vae.eval_accuracy", "FactorVAE metric ({protocol})",
+           "accuracy", HIGHER,
+           "Kim & Mnih 2018: which factor was held fixed, from the least-varying dim"),
+    Metric("disentanglement.metrics.mig.mig", "MIG ({protocol})", "0 to 1", HIGHER,
            "mutual information gap: per factor, top-two dims' MI difference over the entropy"),
-    Metric("disentanglement.metrics.dci.disentanglement", "DCI disentanglement", "0 to 1",
-           HIGHER, "Eastwood & Williams 2018: each dim predicts one factor (importance entropy)"),
-    Metric("disentanglement.metrics.sap.sap", "SAP", "0 to 1", HIGHER,
+    Metric("disentanglement.metrics.dci.disentanglement", "DCI disentanglement ({protocol})",
+           "0 to 1", HIGHER,
+           "Eastwood & Williams 2018: each dim predicts one factor (importance entropy)"),
+    Metric("disentanglement.metrics.sap.sap", "SAP ({protocol})", "0 to 1", HIGHER,
            "separated attribute predictability: top-two dims' score gap per factor"),
-    Metric("disentanglement.metrics.modularity.modularity", "modularity", "0 to 1", HIGHER,
-           "Ridgeway & Zemel 2018: each dim depends on at most one factor"),
+    Metric("disentanglement.metrics.modularity.modularity", "modularity ({protocol})", "0 to 1",
+           HIGHER, "Ridgeway & Zemel 2018: each dim depends on at most one factor"),
     Metric("summary.test_auc.mean", "link prediction AUC (test)", "0 to 1", HIGHER,
            "ROC AUC of held-out edges against as many non-edges; mean ± std over runs",
            spread="summary.test_auc.std"),
@@ -121,6 +125,8 @@ def label(metric: Metric, ev: dict, config: dict) -> str:
         iwae_k=ev.get("iwae_k", "?"),
         held_out=lookup(ev, "anomaly.held_out_class"),
         latent_dim=lookup(config, "model.latent_dim") or "?",
+        # eval.json files written before protocols were named used aejax_v1's estimators
+        protocol=lookup(ev, "disentanglement.protocol") or "aejax_v1",
     )
 
 

@@ -69,6 +69,9 @@ class Settings:
     finetune_steps: int = 300
     disentanglement_num_train: int = 10_000
     disentanglement_num_test: int = 5_000
+    # aejax.evaluation.disentanglement.protocols (named here, not imported: that package pulls
+    # in scikit-learn); a choice of estimators, not of work, so no profile sets it.
+    disentanglement_protocol: str = "aejax_v1"
     progress: bool = True
     profile: str = "paper"
 
@@ -85,7 +88,15 @@ PROFILE_FIELDS = tuple(
     f.name
     for f in dataclasses.fields(Settings)
     if f.name
-    not in ("iwae_k", "batch_size", "max_samples_per_call", "splits", "progress", "profile")
+    not in (
+        "iwae_k",
+        "batch_size",
+        "max_samples_per_call",
+        "splits",
+        "disentanglement_protocol",
+        "progress",
+        "profile",
+    )
 )
 
 
@@ -542,19 +553,33 @@ def part_disentanglement(ctx: Context):
     except ImportError as e:
         log.warning("disentanglement metrics skipped: %s", e)
         return {"skipped": f"aejax.evaluation.disentanglement is not available: {e}"}, []
+    protocol = disentanglement.get_protocol(
+        s.disentanglement_protocol,
+        num_train=s.disentanglement_num_train,
+        num_test=s.disentanglement_num_test,
+    )
     res = disentanglement.compute_all(
         representation_fn(ctx.model, ctx.variables, s.batch_size),
         resolution=int(ds.info.shape[0]),
         seed=ctx.seed,
-        num_train=s.disentanglement_num_train,
-        num_test=s.disentanglement_num_test,
+        protocol=protocol,
         progress=s.progress,
     )
-    return {
-        "num_train": s.disentanglement_num_train,
-        "num_test": s.disentanglement_num_test,
+    out = {
+        "protocol": protocol.name,
+        "protocol_settings": protocol.record(),
+        "num_train": protocol.num_train,
+        "num_test": protocol.num_test,
         "metrics": res,
-    }, []
+    }
+    asked = (s.disentanglement_num_train, s.disentanglement_num_test)
+    if protocol.fixed_sizes and asked != (protocol.num_train, protocol.num_test):
+        out["notes"] = [
+            f"the {protocol.name} protocol fixes its sample sizes ({protocol.num_train} / "
+            f"{protocol.num_test} combinations); the settings' {asked[0]} / {asked[1]} do not "
+            "apply"
+        ]
+    return out, []
 
 
 PART_FNS = {name: globals()[f"part_{name}"] for name in PARTS}

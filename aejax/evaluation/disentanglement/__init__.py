@@ -12,8 +12,10 @@ behind a wrapper that samples from a :class:`GroundTruth` (``compute_*``):
 - ``sap`` (``sap``): ``sap``
 - ``modularity`` (``modularity``): ``modularity``, ``explicitness_train``, ``explicitness_test``
 
-:func:`compute_all` scores a ``representation_fn`` on ``shapes`` with all six;
-:func:`ica_baseline` and :func:`ica_on_codes` score the FastICA baselines the same way.
+:func:`compute_all` scores a ``representation_fn`` on ``shapes`` with all six under a named
+:class:`Protocol` (``aejax_v1``, the default, or ``dlib_study_v1``, disentanglement_lib's study
+settings; see :mod:`.protocols`); :func:`ica_baseline` and :func:`ica_on_codes` score the FastICA
+baselines the same way.
 """
 
 from __future__ import annotations
@@ -40,6 +42,12 @@ from aejax.evaluation.disentanglement.factor_vae_score import (
 from aejax.evaluation.disentanglement.ica import code_ica, pixel_ica
 from aejax.evaluation.disentanglement.mig import compute_mig, mig_from_codes
 from aejax.evaluation.disentanglement.modularity import compute_modularity, modularity_from_codes
+from aejax.evaluation.disentanglement.protocols import (
+    DEFAULT_PROTOCOL,
+    PROTOCOLS,
+    Protocol,
+    get_protocol,
+)
 from aejax.evaluation.disentanglement.sap import compute_sap, sap_from_codes
 
 METRICS = ("beta_vae", "factor_vae", "mig", "dci", "sap", "modularity")
@@ -57,18 +65,18 @@ def compute_all_on(
     representation_fn: RepresentationFn,
     *,
     seed: int,
-    num_train: int = 10_000,
-    num_test: int = 5_000,
+    protocol: str | Protocol = DEFAULT_PROTOCOL,
+    num_train: int | None = None,
+    num_test: int | None = None,
     progress: bool = False,
 ) -> dict[str, dict[str, float]]:
-    """All six metrics of ``representation_fn`` on ``ground_truth`` (see :func:`compute_all`)."""
-    if num_train < 20 or num_test < 20:
-        raise ValueError(
-            f"disentanglement: num_train and num_test must be at least 20 (the BetaVAE and "
-            f"FactorVAE scores use a tenth of them), got {num_train} and {num_test}"
-        )
-    streams = _streams(seed)
-    pair_train, pair_eval = max(num_train // 10, 2), max(num_test // 10, 2)
+    """All six metrics of ``representation_fn`` on ``ground_truth`` (see :func:`compute_all`);
+    ``protocol`` may also be a :class:`Protocol` itself (then ``num_train``/``num_test`` are
+    ignored)."""
+    if not isinstance(protocol, Protocol):
+        protocol = get_protocol(protocol, num_train=num_train, num_test=num_test)
+    p, streams = protocol, _streams(seed)
+    num_train, num_test = p.num_train, p.num_test
     out: dict[str, dict[str, float]] = {}
     with tqdm(
         total=len(METRICS), desc="disentanglement", file=sys.stderr, disable=not progress
@@ -78,28 +86,31 @@ def compute_all_on(
         codes, factors = sample_codes(ground_truth, representation_fn, rng, num_train + num_test)
         split = (codes[:num_train], factors[:num_train], codes[num_train:], factors[num_train:])
         seeds = {k: sklearn_seed(np.random.default_rng(streams[k])) for k in ("dci", "sap")}
+        opts = {name: p.options(name, ground_truth.categorical) for name in METRICS}
         stages = {
             "beta_vae": lambda: compute_beta_vae(
                 ground_truth,
                 representation_fn,
                 seed=streams["beta_vae"],
-                num_train=pair_train,
-                num_eval=pair_eval,
+                batch_size=p.batch_size,
+                num_train=p.beta_vae_num_train,
+                num_eval=p.beta_vae_num_eval,
+                **opts["beta_vae"],
             ),
             "factor_vae": lambda: compute_factor_vae(
                 ground_truth,
                 representation_fn,
                 seed=streams["factor_vae"],
-                num_train=pair_train,
-                num_eval=pair_eval,
-                num_variance_estimate=max(num_train // 2, 2),
+                batch_size=p.batch_size,
+                num_train=p.factor_vae_num_train,
+                num_eval=p.factor_vae_num_eval,
+                num_variance_estimate=p.factor_vae_num_variance_estimate,
+                **opts["factor_vae"],
             ),
-            "mig": lambda: mig_from_codes(codes[:num_train], factors[:num_train]),
-            "dci": lambda: dci_from_codes(*split, seed=seeds["dci"]),
-            "sap": lambda: sap_from_codes(
-                *split, categorical=ground_truth.categorical, seed=seeds["sap"]
-            ),
-            "modularity": lambda: modularity_from_codes(*split),
+            "mig": lambda: mig_from_codes(*split[:2], **opts["mig"]),
+            "dci": lambda: dci_from_codes(*split, seed=seeds["dci"], **opts["dci"]),
+            "sap": lambda: sap_from_codes(*split, seed=seeds["sap"], **opts["sap"]),
+            "modularity": lambda: modularity_from_codes(*split, **opts["modularity"]),
         }
         for name in METRICS:
             bar.set_postfix_str(name)
@@ -113,8 +124,9 @@ def compute_all(
     *,
     resolution: int,
     seed: int,
-    num_train: int = 10_000,
-    num_test: int = 5_000,
+    protocol: str | Protocol = DEFAULT_PROTOCOL,
+    num_train: int | None = None,
+    num_test: int | None = None,
     progress: bool = False,
 ) -> dict[str, dict[str, float]]:
     """Scores a representation of ``shapes`` sprites with all six disentanglement metrics.
@@ -122,20 +134,25 @@ def compute_all(
     Factors are sampled uniformly from the shapes grid and rendered at ``resolution``; everything
     is a deterministic function of ``seed`` (and of ``representation_fn``).
 
-    Sample sizes: MIG, DCI, SAP and modularity share one i.i.d. sample of ``num_train`` training
-    and ``num_test`` test combinations (MIG and modularity use the training part). The BetaVAE
-    score uses ``num_train // 10`` training and ``num_test // 10`` evaluation points of 64 pairs;
-    the FactorVAE score as many votes of 64-image batches plus ``num_train // 2`` images for the
+    Sample sizes come from the protocol. Under ``aejax_v1`` MIG, DCI, SAP and modularity share
+    one i.i.d. sample of ``num_train`` training and ``num_test`` test combinations (MIG and
+    modularity use the training part; defaults 10,000 and 5,000). The BetaVAE score uses
+    ``num_train // 10`` training and ``num_test // 10`` evaluation points of 64 pairs; the
+    FactorVAE score as many votes of 64-image batches plus ``num_train // 2`` images for the
     variances. At the defaults that is 15,000 + 192,000 + 101,000 encoded images; with the demo
     MLP encoder at resolution 32 and 10 latents the whole call took 72 s on 2 shared, busy CPU
-    cores (DCI's forests 33 s, rendering and encoding the BetaVAE pairs 15 s).
+    cores (DCI's forests 33 s, rendering and encoding the BetaVAE pairs 15 s). ``dlib_study_v1``
+    fixes the study's sizes (15,000 + 1,920,000 + 970,000 images) and fits gradient-boosted
+    trees, one per factor: expect it to take many times longer.
 
     Args:
       representation_fn: images ``float32[N, H, W, 1]`` in [0, 1] -> codes ``[N, D]`` (e.g.
-        posterior means). Called on batches of exactly :data:`ENCODE_BATCH` images.
+        posterior means, the study's ``mean`` representation). Called on batches of exactly
+        :data:`ENCODE_BATCH` images.
       resolution: image side in pixels (the model's input size).
       seed: root seed of every sample and classifier.
-      num_train, num_test: see above.
+      protocol: a name from :data:`PROTOCOLS` or a :class:`Protocol`.
+      num_train, num_test: the sizes of a protocol whose sizes are free (see above).
       progress: show a progress bar on stderr.
 
     Returns:
@@ -145,6 +162,7 @@ def compute_all(
         shapes_ground_truth(resolution),
         representation_fn,
         seed=seed,
+        protocol=protocol,
         num_train=num_train,
         num_test=num_test,
         progress=progress,
@@ -157,8 +175,9 @@ def ica_baseline(
     seed: int,
     num_components: int = 10,
     num_fit: int = 10_000,
-    num_train: int = 10_000,
-    num_test: int = 5_000,
+    protocol: str | Protocol = DEFAULT_PROTOCOL,
+    num_train: int | None = None,
+    num_test: int | None = None,
     progress: bool = False,
 ) -> dict[str, dict[str, float]]:
     """:func:`compute_all` for FastICA on PCA of the pixels (``num_components`` sources, fitted
@@ -172,6 +191,7 @@ def ica_baseline(
         ground_truth,
         representation_fn,
         seed=seed,
+        protocol=protocol,
         num_train=num_train,
         num_test=num_test,
         progress=progress,
@@ -185,8 +205,9 @@ def ica_on_codes(
     seed: int,
     num_components: int | None = None,
     num_fit: int = 10_000,
-    num_train: int = 10_000,
-    num_test: int = 5_000,
+    protocol: str | Protocol = DEFAULT_PROTOCOL,
+    num_train: int | None = None,
+    num_test: int | None = None,
     progress: bool = False,
 ) -> dict[str, dict[str, float]]:
     """:func:`compute_all` for ``representation_fn`` followed by FastICA fitted on its codes."""
@@ -199,14 +220,23 @@ def ica_on_codes(
         num_fit=num_fit,
     )
     return compute_all_on(
-        ground_truth, unmixed, seed=seed, num_train=num_train, num_test=num_test, progress=progress
+        ground_truth,
+        unmixed,
+        seed=seed,
+        protocol=protocol,
+        num_train=num_train,
+        num_test=num_test,
+        progress=progress,
     )
 
 
 __all__ = [
+    "DEFAULT_PROTOCOL",
     "ENCODE_BATCH",
     "METRICS",
+    "PROTOCOLS",
     "GroundTruth",
+    "Protocol",
     "beta_vae_from_codes",
     "code_ica",
     "compute_all",
@@ -219,6 +249,7 @@ __all__ = [
     "compute_sap",
     "dci_from_codes",
     "factor_vae_from_codes",
+    "get_protocol",
     "ica_baseline",
     "ica_on_codes",
     "mig_from_codes",

@@ -5,8 +5,10 @@ combinations whose members share the value of factor ``k`` (a fresh value per pa
 else independent); encode both members; the feature is ``mean_b |z_a - z_b|`` over the ``B``
 pairs, ``[D]``, and the label is ``k``. A factor captured by its own codes leaves those codes
 equal within each pair, so their mean difference is small. The score is the accuracy of a logistic
-regression classifier (scikit-learn ``LogisticRegression``, L2, C = 1, on standardised features)
-on held-out points.
+regression classifier (scikit-learn ``LogisticRegression``, L2, C = 1) on held-out points. The
+``aejax_v1`` protocol standardises the features first (the score should not depend on the
+codes' scale) and allows 1,000 iterations; disentanglement_lib (``dlib_study_v1``) fits
+``LogisticRegression()`` with its defaults on the raw features.
 
 Range: 1 when every factor can be identified; chance, ``1 / F``, when the codes carry no factor
 (random or constant codes). Duplicated codes still score 1: the metric rewards identifiability,
@@ -53,6 +55,8 @@ def beta_vae_from_codes(
     *,
     num_train: int,
     seed: int = 0,
+    standardize: bool = True,
+    max_iter: int = 1000,
 ) -> dict[str, float]:
     """BetaVAE score from encoded pairs.
 
@@ -60,6 +64,9 @@ def beta_vae_from_codes(
       codes_a, codes_b: ``[P, B, D]`` codes of the two members of ``B`` pairs for ``P`` points.
       fixed_factor: ``int[P]`` index of the factor the pairs of each point share.
       num_train: the first ``num_train`` points train the classifier, the rest evaluate it.
+      seed: the classifier's ``random_state``.
+      standardize: scale the features to zero mean and unit variance (training points) first.
+      max_iter: iterations of the logistic regression (scikit-learn's default is 100).
 
     Returns:
       ``{"train_accuracy", "eval_accuracy"}``, each in [0, 1].
@@ -87,7 +94,9 @@ def beta_vae_from_codes(
             "train_accuracy": 1.0,
             "eval_accuracy": float(np.mean(y_eval == y_train[0])),
         }
-    clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, random_state=seed))
+    clf = LogisticRegression(max_iter=max_iter, random_state=seed)
+    if standardize:
+        clf = make_pipeline(StandardScaler(), clf)
     clf.fit(x_train, y_train)
     return {
         "train_accuracy": float(clf.score(x_train, y_train)),
@@ -116,8 +125,11 @@ def compute_beta_vae(
     batch_size: int = BATCH_SIZE,
     num_train: int = 1_000,
     num_eval: int = 500,
+    standardize: bool = True,
+    max_iter: int = 1000,
 ) -> dict[str, float]:
-    """BetaVAE score of ``representation_fn`` from ``2 B (num_train + num_eval)`` images."""
+    """BetaVAE score of ``representation_fn`` from ``2 B (num_train + num_eval)`` images
+    (``standardize``, ``max_iter``: see :func:`beta_vae_from_codes`)."""
     rng = np.random.default_rng(seed)
     factors_a, factors_b, fixed = sample_pairs(ground_truth, rng, num_train + num_eval, batch_size)
     shape = factors_a.shape[:2]
@@ -135,4 +147,6 @@ def compute_beta_vae(
         fixed,
         num_train=num_train,
         seed=sklearn_seed(rng),
+        standardize=standardize,
+        max_iter=max_iter,
     )

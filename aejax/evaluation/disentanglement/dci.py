@@ -14,17 +14,19 @@ form column ``k`` of ``R [D, F]`` (non-negative, summing to 1 unless the model n
 
 A zero importance matrix (constant codes) scores 0 on both (entropies of a uniform distribution).
 
-Estimator choices: ``model="random_forest"`` (default) is scikit-learn's
+Estimator choices: ``model="random_forest"`` (the ``aejax_v1`` protocol) is scikit-learn's
 ``RandomForestClassifier(n_estimators=20, max_features=None, min_samples_leaf=5)`` with impurity
-(MDI) importances, the random-forest variant of Eastwood & Williams (2018). Every split considers
-every code (``max_features=None``, as gradient boosting does): with scikit-learn's default random
-subset of sqrt(D) codes, splits on uninformative codes leak importance to them and the ground
-truth itself scores only about 0.85. ``model="gradient_boosting"`` is
-disentanglement_lib's ``GradientBoostingClassifier()`` (100 stages of depth-3 trees), which is the
-exact Locatello et al. (2019) setting but fits one tree per class and stage: about a minute per
-40-valued factor on 2,000 samples on a laptop core, too slow for the default suite. Factors are
-treated as classes (their value indices). Default sample: 10,000 training and 5,000 test
-combinations.
+(MDI) importances, the random-forest variant of Eastwood & Williams (2018), seeded ``seed + j``
+for factor ``j``. Every split considers every code (``max_features=None``, as gradient boosting
+does): with scikit-learn's default random subset of sqrt(D) codes, splits on uninformative codes
+leak importance to them and the ground truth itself scores only about 0.85.
+``model="gradient_boosting"`` (the ``dlib_study_v1`` protocol) is disentanglement_lib's
+``GradientBoostingClassifier()`` (100 stages of depth-3 trees), the exact Locatello et al. (2019)
+setting; the factors' fits share one ``RandomState(seed)`` in factor order, as the reference's
+fits share numpy's global state, so ties between equally good splits break the same way. It fits
+one tree per class and stage: about a minute per 40-valued factor on 2,000 samples on a laptop
+core, too slow for the default suite. Factors are treated as classes (their value indices).
+Default sample: 10,000 training and 5,000 test combinations.
 
 References:
   Eastwood & Williams, "A Framework for the Quantitative Evaluation of Disentangled
@@ -50,13 +52,18 @@ MODELS = ("random_forest", "gradient_boosting")
 _EPS = 1e-11  # disentanglement_lib's offset: makes an all-zero row a uniform distribution
 
 
-def _classifier(model: str, seed: int):
+def _classifiers(model: str, seed: int, num_factors: int) -> list:
+    """One unfitted classifier per factor (see the module docstring for the seeding)."""
     if model == "random_forest":
-        return RandomForestClassifier(
-            n_estimators=20, max_features=None, min_samples_leaf=5, random_state=seed
-        )
+        return [
+            RandomForestClassifier(
+                n_estimators=20, max_features=None, min_samples_leaf=5, random_state=seed + j
+            )
+            for j in range(num_factors)
+        ]
     if model == "gradient_boosting":
-        return GradientBoostingClassifier(random_state=seed)
+        shared = np.random.RandomState(seed)
+        return [GradientBoostingClassifier(random_state=shared) for _ in range(num_factors)]
     raise ValueError(f"dci: unknown model '{model}'; valid models: {', '.join(MODELS)}")
 
 
@@ -73,8 +80,8 @@ def importance_matrix(
     num_codes, num_factors = codes_train.shape[1], factors_train.shape[1]
     importance = np.zeros((num_codes, num_factors))
     acc_train, acc_test = np.zeros(num_factors), np.zeros(num_factors)
-    for j in range(num_factors):
-        clf = _classifier(model, seed + j).fit(codes_train, factors_train[:, j])
+    for j, clf in enumerate(_classifiers(model, seed, num_factors)):
+        clf.fit(codes_train, factors_train[:, j])
         importance[:, j] = np.abs(clf.feature_importances_)
         acc_train[j] = clf.score(codes_train, factors_train[:, j])
         acc_test[j] = clf.score(codes_test, factors_test[:, j])

@@ -7,11 +7,14 @@ of ``B`` combinations that all share one (random) value of factor ``k``; encode 
 classifier maps each code dimension to the factor that voted for it most on the training votes;
 the score is its accuracy on held-out votes.
 
-Active dimensions are those whose global variance is positive (disentanglement_lib's threshold
-of 0 keeps even constant dimensions and then takes the argmin of 0/0; pruning them is what Kim &
-Mnih describe). With no active dimension both accuracies are 0. Range: 1 when each factor has its
-own code; chance, about ``1 / F``, for random codes; ``m / F`` when only ``m`` of the ``F``
-factors are captured, one per code.
+Active dimensions are those whose global standard deviation is positive and at least
+``prune_std``. The ``aejax_v1`` protocol uses ``prune_std = 0``: every code that varies (Kim &
+Mnih prune the collapsed ones; a constant code would otherwise enter the argmin as 0/0). The
+``dlib_study_v1`` protocol uses the study's ``prune_dims.threshold = 0.05`` on the standard
+deviation (disentanglement_lib's function default of 0 keeps even constant codes). With no active
+dimension both accuracies are 0. Range: 1 when each factor has its own code; chance, about
+``1 / F``, for random codes; ``m / F`` when only ``m`` of the ``F`` factors are captured, one per
+code.
 
 Sample sizes: ``B = 64`` as in disentanglement_lib; defaults ``num_train = 1,000`` and
 ``num_eval = 500`` votes and ``num_variance_estimate = 5,000`` (disentanglement_lib: 10,000,
@@ -37,11 +40,21 @@ from aejax.evaluation.disentanglement._ground_truth import (
 BATCH_SIZE = 64  # observations per vote (disentanglement_lib)
 
 
+def active_dims(global_variance: np.ndarray, prune_std: float = 0.0) -> np.ndarray:
+    """``bool[D]``: codes with positive variance and standard deviation at least ``prune_std``."""
+    return (global_variance > 0) & (np.sqrt(global_variance) >= prune_std)
+
+
 def votes(
-    global_variance: np.ndarray, batch_codes: np.ndarray, fixed_factor: np.ndarray, num_factors: int
+    global_variance: np.ndarray,
+    batch_codes: np.ndarray,
+    fixed_factor: np.ndarray,
+    num_factors: int,
+    active: np.ndarray,
 ) -> np.ndarray:
-    """``int[F, D]`` counts: ``votes[k, d]`` batches with factor ``k`` fixed chose code ``d``."""
-    active = np.flatnonzero(global_variance > 0)
+    """``int[F, D]`` counts: ``votes[k, d]`` batches with factor ``k`` fixed chose code ``d``
+    among the ``active`` codes (``bool[D]``, at least one)."""
+    active = np.flatnonzero(active)
     local = np.var(batch_codes[:, :, active], axis=1, ddof=1)  # [P, A]
     chosen = active[np.argmin(local / global_variance[active], axis=1)]
     counts = np.zeros((num_factors, global_variance.shape[0]), np.int64)
@@ -56,6 +69,7 @@ def factor_vae_from_codes(
     num_factors: int,
     *,
     num_train: int,
+    prune_std: float = 0.0,
 ) -> dict[str, float]:
     """FactorVAE score from encoded batches.
 
@@ -65,9 +79,12 @@ def factor_vae_from_codes(
       fixed_factor: ``int[P]`` index of the fixed factor of each batch.
       num_factors: ``F``.
       num_train: the first ``num_train`` batches train the majority vote, the rest evaluate it.
+      prune_std: codes whose standard deviation over ``global_codes`` is below this (or 0) are
+        left out.
 
     Returns:
-      ``{"train_accuracy", "eval_accuracy", "num_active_dims"}``.
+      ``{"train_accuracy", "eval_accuracy", "num_active_dims"}``; ``num_active_dims`` counts
+      the codes kept (disentanglement_lib reports the length of its mask, i.e. every code).
     """
     global_codes = np.asarray(global_codes, np.float64)
     batch_codes = np.asarray(batch_codes, np.float64)
@@ -87,11 +104,12 @@ def factor_vae_from_codes(
             f"factor_vae: num_train must be in [1, {batch_codes.shape[0] - 1}], got {num_train}"
         )
     variance = np.var(global_codes, axis=0, ddof=1)
-    num_active = int(np.sum(variance > 0))
+    active = active_dims(variance, prune_std)
+    num_active = int(active.sum())
     if num_active == 0:
         return {"train_accuracy": 0.0, "eval_accuracy": 0.0, "num_active_dims": 0.0}
-    train = votes(variance, batch_codes[:num_train], fixed_factor[:num_train], num_factors)
-    evals = votes(variance, batch_codes[num_train:], fixed_factor[num_train:], num_factors)
+    train = votes(variance, batch_codes[:num_train], fixed_factor[:num_train], num_factors, active)
+    evals = votes(variance, batch_codes[num_train:], fixed_factor[num_train:], num_factors, active)
     classifier = np.argmax(train, axis=0)  # [D]: the factor each code dimension stands for
     dims = np.arange(train.shape[1])
     return {
@@ -123,8 +141,10 @@ def compute_factor_vae(
     num_train: int = 1_000,
     num_eval: int = 500,
     num_variance_estimate: int = 5_000,
+    prune_std: float = 0.0,
 ) -> dict[str, float]:
-    """FactorVAE score of ``representation_fn`` on fresh samples from ``ground_truth``."""
+    """FactorVAE score of ``representation_fn`` on fresh samples from ``ground_truth``
+    (``prune_std``: see :func:`factor_vae_from_codes`)."""
     rng = np.random.default_rng(seed)
     global_factors = ground_truth.sample_factors(rng, num_variance_estimate)
     factors, fixed = sample_fixed_batches(ground_truth, rng, num_train + num_eval, batch_size)
@@ -136,4 +156,5 @@ def compute_factor_vae(
         fixed,
         ground_truth.num_factors,
         num_train=num_train,
+        prune_std=prune_std,
     )

@@ -12,7 +12,7 @@ import json
 import subprocess
 
 import pytest
-from conftest import PYTHON, REPO, script_env, tiny_config
+from conftest import HANG_GUARD_S, PYTHON, REPO, script_env, tiny_config
 
 from aejax.train.logging import read_jsonl
 from aejax.train.loop import train
@@ -46,8 +46,6 @@ def bucket(tmp_path):
 
     def run(script: str, *args: str, **env) -> subprocess.CompletedProcess:
         environ = script_env()
-        environ["JAX_COMPILATION_CACHE_DIR"] = str(tmp_path / "jax_cache")
-        environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
         environ.update(env)
         return subprocess.run(
             [PYTHON, str(REPO / "tests" / "fake_bucket.py"), str(root), script, *args],
@@ -55,7 +53,7 @@ def bucket(tmp_path):
             env=environ,
             capture_output=True,
             text=True,
-            timeout=600,
+            timeout=HANG_GUARD_S,
         )
 
     run.root, run.cwd = root, cwd

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
+from conftest import HANG_GUARD_S
 
 from aejax.data import tfds_source
 from aejax.errors import DataError
@@ -84,6 +85,7 @@ import aejax.data
 assert "tensorflow_datasets" not in sys.modules, "aejax.data imported tfds"
 assert "grain" not in sys.modules, "aejax.data imported grain"
 import tensorflow_datasets as tfds
+from conftest import HANG_GUARD_S
 from aejax.data import load_split
 with tfds.testing.mock_data(num_examples=8):
     ds = load_split("tfds:mnist", "test", data_dir={str(tmp_path)!r})
@@ -92,7 +94,7 @@ assert "tensorflow" not in sys.modules, "the TFDS path imported tensorflow"
 print("ok")
 """
     out = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=HANG_GUARD_S
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().endswith("ok")

@@ -9,7 +9,7 @@ import subprocess
 
 import numpy as np
 import pytest
-from conftest import PYTHON, REPO, script_env
+from conftest import HANG_GUARD_S, PYTHON, REPO, script_env
 from planetoid_files import sbm_graph, write_planetoid
 
 from aejax.graph.evaluate import evaluate_graph
@@ -84,7 +84,7 @@ def test_featureless_gae_with_sampled_negatives_learns_links(toy_dir, tmp_path):
 
 def test_scripts_dispatch_graph_experiments(toy_dir, tmp_path):
     workdir = str(tmp_path / "run")
-    common = dict(cwd=REPO, env=script_env(), capture_output=True, text=True, timeout=300)
+    common = dict(cwd=REPO, env=script_env(), capture_output=True, text=True, timeout=HANG_GUARD_S)
     train = subprocess.run(
         [
             PYTHON,
@@ -126,7 +126,7 @@ def test_bad_graph_config_is_one_line(toy_dir, tmp_path):
         env=script_env(),
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=HANG_GUARD_S,
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "objective.name='elbo'" in proc.stderr

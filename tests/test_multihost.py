@@ -11,7 +11,7 @@ import subprocess
 import textwrap
 
 import numpy as np
-from conftest import PYTHON, REPO, script_env
+from conftest import HANG_GUARD_S, PYTHON, REPO, script_env
 
 CHILD = textwrap.dedent(
     """
@@ -76,7 +76,7 @@ def _run_two(argv: list[str], env_for=lambda i: {}) -> list[tuple[int, str, str]
                     text=True,
                 )
             )
-        outs = [p.communicate(timeout=600) for p in procs]
+        outs = [p.communicate(timeout=HANG_GUARD_S) for p in procs]
     finally:
         for p in procs:
             if p.poll() is None:
@@ -92,7 +92,7 @@ def test_two_processes_match_one(tmp_path):
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=HANG_GUARD_S,
     )
     assert one.returncode == 0, one.stderr[-2000:]
     first_rows = []

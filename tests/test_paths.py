@@ -9,7 +9,7 @@ import subprocess
 
 import numpy as np
 import pytest
-from conftest import PYTHON, REPO, script_env
+from conftest import HANG_GUARD_S, PYTHON, REPO, script_env
 
 from aejax import paths
 from aejax.train.logging import MetricWriter, read_jsonl
@@ -159,7 +159,7 @@ def test_train_refuses_a_bucket_without_gcsfs_before_loading_data(tmp_path):
         f"--config.data.dir={tmp_path / 'no-such-data'}",
     ]
     proc = subprocess.run(
-        cmd, cwd=tmp_path, env=script_env(), capture_output=True, text=True, timeout=300
+        cmd, cwd=tmp_path, env=script_env(), capture_output=True, text=True, timeout=HANG_GUARD_S
     )
     assert proc.returncode == 2, proc.stderr[-2000:]
     lines = proc.stderr.strip().splitlines()

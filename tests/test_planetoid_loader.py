@@ -8,7 +8,7 @@ import subprocess
 
 import numpy as np
 import pytest
-from conftest import PYTHON, REPO, SHARED_DATA, script_env
+from conftest import HANG_GUARD_S, PYTHON, REPO, SHARED_DATA, script_env
 from planetoid_files import csr_pickle, csr_state, py2_dumps, sbm_graph, write_planetoid
 
 from aejax.data.planetoid import load_planetoid
@@ -127,7 +127,7 @@ def test_cli_pubmed_with_features_is_one_clear_line(tmp_path):
         env=script_env(),
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=HANG_GUARD_S,
     )
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()

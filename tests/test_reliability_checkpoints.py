@@ -15,7 +15,7 @@ import subprocess
 import jax
 import jax.numpy as jnp
 import pytest
-from conftest import PYTHON, REPO, script_env, tiny_config
+from conftest import HANG_GUARD_S, PYTHON, REPO, script_env, tiny_config
 
 from aejax import build
 from aejax.errors import CheckpointError, NonFiniteError
@@ -206,7 +206,7 @@ def test_evaluate_step_on_damaged_checkpoint_exits_nonzero_with_the_reason(runs,
         env=script_env(),
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=HANG_GUARD_S,
     )
     assert proc.returncode == 2, proc.stderr[-2000:]
     lines = [x for x in proc.stderr.splitlines() if x.startswith("error:")]

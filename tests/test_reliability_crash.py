@@ -20,7 +20,7 @@ import time
 import jax
 import numpy as np
 import pytest
-from conftest import PYTHON, REPO, script_env, tiny_config
+from conftest import HANG_GUARD_S, PYTHON, REPO, script_env, tiny_config
 
 from aejax import build
 from aejax.train.checkpoint import Checkpointer
@@ -40,11 +40,9 @@ SETTINGS = {
 FLAGS = [f"--config.{k}={v}" for k, v in SETTINGS.items()]
 
 
-def _env(cache_dir, **extra) -> dict:
+def _env(**extra) -> dict:
+    """The scripts' environment (restarts reuse the session's compiled steps) plus ``extra``."""
     env = script_env()
-    # Restarts reuse the compiled step; the same executable gives the same bits.
-    env["JAX_COMPILATION_CACHE_DIR"] = str(cache_dir)
-    env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
     env.update(extra)
     return env
 
@@ -88,16 +86,16 @@ def _kill_points(seed: int = 20261128) -> list[tuple[int, str]]:
 
 def test_kill_9_five_times_then_resume_is_bitwise_equal(tmp_path, reference):
     ref_dir, ref_summary, ref_leaves = reference
-    workdir, cache = tmp_path / "run", tmp_path / "jax_cache"
+    workdir = tmp_path / "run"
     for step, phase in _kill_points():
         point = f"{step}:save" if phase == "save" else str(step)
         proc = subprocess.run(
             _cmd(workdir),
             cwd=REPO,
-            env=_env(cache, AEJAX_DEBUG_KILL_AT=point),
+            env=_env(AEJAX_DEBUG_KILL_AT=point),
             capture_output=True,
             text=True,
-            timeout=300,
+            timeout=HANG_GUARD_S,
         )
         assert proc.returncode == -signal.SIGKILL, (point, proc.stderr[-2000:])
         complete = Checkpointer(workdir / "checkpoints").all_steps()
@@ -110,7 +108,7 @@ def test_kill_9_five_times_then_resume_is_bitwise_equal(tmp_path, reference):
         else:
             assert all(s <= step for s in complete) and len(complete) <= 1
     done = subprocess.run(
-        _cmd(workdir), cwd=REPO, env=_env(cache), capture_output=True, text=True, timeout=300
+        _cmd(workdir), cwd=REPO, env=_env(), capture_output=True, text=True, timeout=HANG_GUARD_S
     )
     assert done.returncode == 0, done.stderr[-2000:]
     summary = json.loads((workdir / "summary.json").read_text())
@@ -134,12 +132,12 @@ def test_kill_9_five_times_then_resume_is_bitwise_equal(tmp_path, reference):
 
 def test_sigterm_saves_exits_0_and_restart_continues_from_that_step(tmp_path, reference):
     ref_dir, _, _ = reference
-    workdir, cache = tmp_path / "run", tmp_path / "jax_cache"
+    workdir = tmp_path / "run"
     cmd = _cmd(workdir, "--config.train.num_steps=100000")
     proc = subprocess.Popen(
         cmd,
         cwd=REPO,
-        env=_env(cache),
+        env=_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -151,7 +149,7 @@ def test_sigterm_saves_exits_0_and_restart_continues_from_that_step(tmp_path, re
         time.sleep(0.05)
     logged = SETTINGS["train.log_every"]  # the first metrics row: the run had reached it
     os.kill(proc.pid, signal.SIGTERM)
-    out, err = proc.communicate(timeout=300)  # a hang guard, not a speed check
+    out, err = proc.communicate(timeout=HANG_GUARD_S)
     assert proc.returncode == 0, err[-2000:]
     summary = json.loads((workdir / "summary.json").read_text())
     stopped, received = summary["step"], summary["signal_received_at_step"]
@@ -174,10 +172,10 @@ def test_sigterm_saves_exits_0_and_restart_continues_from_that_step(tmp_path, re
     again = subprocess.run(
         [*cmd, f"--config.train.num_steps={target}"],
         cwd=REPO,
-        env=_env(cache),
+        env=_env(),
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=HANG_GUARD_S,
     )
     assert again.returncode == 0, again.stderr[-2000:]
     resumed = json.loads((workdir / "summary.json").read_text())
@@ -203,10 +201,10 @@ def test_disk_full_during_save_stops_with_one_line_and_keeps_the_last_checkpoint
     proc = subprocess.run(
         ["bash", "-c", f"ulimit -f 16 && exec {cmd}"],
         cwd=REPO,
-        env=_env(tmp_path / "jax_cache"),
+        env=_env(),
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=HANG_GUARD_S,
     )
     assert proc.returncode == 2, proc.stderr[-2000:]
     lines = [x for x in proc.stderr.splitlines() if x.startswith("error:")]

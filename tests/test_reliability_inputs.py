@@ -15,7 +15,7 @@ import subprocess
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import PYTHON, REPO, script_env, tiny_config
+from conftest import HANG_GUARD_S, PYTHON, REPO, script_env, tiny_config
 
 from aejax import build
 from aejax.data.base import validate_images
@@ -199,7 +199,7 @@ def test_bad_flags_give_one_line_and_status_2(tmp_path, flag, needles):
         env=script_env(),
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=HANG_GUARD_S,
     )
     assert proc.returncode == 2, proc.stderr[-2000:]
     lines = [x for x in proc.stderr.splitlines() if x.startswith("error:")]

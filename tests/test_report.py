@@ -14,7 +14,7 @@ import subprocess
 
 import numpy as np
 import pytest
-from conftest import PYTHON, REPO, run_script, script_env
+from conftest import HANG_GUARD_S, PYTHON, REPO, run_script, script_env
 
 from aejax.evaluation import headline, report
 
@@ -264,7 +264,7 @@ def test_report_on_empty_or_missing_workdir_is_one_line_error(tmp_path, case):
         env=script_env(),
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=HANG_GUARD_S,
     )
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr[-2000:]
@@ -292,7 +292,7 @@ def _render(browser: str, page) -> tuple[str, str]:
         ],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=HANG_GUARD_S,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return proc.stdout, proc.stderr

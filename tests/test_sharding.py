@@ -12,7 +12,7 @@ import textwrap
 
 import numpy as np
 import pytest
-from conftest import PYTHON, REPO, script_env
+from conftest import HANG_GUARD_S, PYTHON, REPO, script_env
 
 CHILD = textwrap.dedent(
     """
@@ -95,7 +95,7 @@ def result(tmp_path_factory):
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=HANG_GUARD_S,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])

@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import PYTHON, REPO, tiny_config
+from conftest import HANG_GUARD_S, PYTHON, REPO, tiny_config
 from test_reliability_crash import SETTINGS, _cmd, _env, _final_leaves
 
 from aejax import build
@@ -43,9 +43,14 @@ def reference(tmp_path_factory):
     return workdir, summary, _final_leaves(workdir, config)
 
 
-def _run(workdir, cache, **env):
+def _run(workdir, **env):
     return subprocess.run(
-        _cmd(workdir), cwd=REPO, env=_env(cache, **env), capture_output=True, text=True, timeout=300
+        _cmd(workdir),
+        cwd=REPO,
+        env=_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD_S,
     )
 
 
@@ -62,9 +67,9 @@ def _verify(workdir, step):
         ckpt.close()
 
 
-def _assert_rerun_matches_reference(workdir, cache, reference, resumed_from):
+def _assert_rerun_matches_reference(workdir, reference, resumed_from):
     ref_dir, ref_summary, ref_leaves = reference
-    again = _run(workdir, cache)
+    again = _run(workdir)
     assert again.returncode == 0, again.stderr[-2000:]
     summary = json.loads((workdir / "summary.json").read_text())
     assert summary["resumed_from_step"] == resumed_from
@@ -93,8 +98,8 @@ def _assert_rerun_matches_reference(workdir, cache, reference, resumed_from):
 def test_signal_inside_a_chunk_stops_at_its_end_and_the_rerun_is_bitwise_equal(
     tmp_path, reference, name, at, chunk_end
 ):
-    workdir, cache = tmp_path / "run", tmp_path / "jax_cache"
-    proc = _run(workdir, cache, AEJAX_DEBUG_SIGNAL_AT=f"{at}:{name}")
+    workdir = tmp_path / "run"
+    proc = _run(workdir, AEJAX_DEBUG_SIGNAL_AT=f"{at}:{name}")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr
     assert proc.stdout.splitlines() == [
@@ -110,15 +115,15 @@ def test_signal_inside_a_chunk_stops_at_its_end_and_the_rerun_is_bitwise_equal(
     assert _verify(workdir, chunk_end) == [chunk_end]  # committed; keep_checkpoints=1
     rows = read_jsonl(workdir / "metrics.jsonl")
     assert rows[-1]["step"] == chunk_end
-    _assert_rerun_matches_reference(workdir, cache, reference, resumed_from=chunk_end)
+    _assert_rerun_matches_reference(workdir, reference, resumed_from=chunk_end)
 
 
 def test_second_sigint_during_the_final_save_exits_130_and_keeps_the_previous_checkpoint(
     tmp_path, reference
 ):
-    workdir, cache = tmp_path / "run", tmp_path / "jax_cache"
+    workdir = tmp_path / "run"
     # Ctrl-C in the chunk 8 -> 12, then Ctrl-C again while the checkpoint at 12 is being written.
-    proc = _run(workdir, cache, AEJAX_DEBUG_SIGNAL_AT="9:SIGINT,12:save:SIGINT")
+    proc = _run(workdir, AEJAX_DEBUG_SIGNAL_AT="9:SIGINT,12:save:SIGINT")
     assert proc.returncode == 128 + signal.SIGINT, proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr
     errors = [x for x in proc.stderr.splitlines() if x.startswith("error:")]
@@ -131,7 +136,7 @@ def test_second_sigint_during_the_final_save_exits_130_and_keeps_the_previous_ch
     # The cut-short save is only orbax's temporary directory; the checkpoint at 8 is intact.
     assert (workdir / "checkpoints" / "12.orbax-checkpoint-tmp").is_dir()
     assert _verify(workdir, 8) == [8]
-    _assert_rerun_matches_reference(workdir, cache, reference, resumed_from=8)
+    _assert_rerun_matches_reference(workdir, reference, resumed_from=8)
 
 
 # Start the child with SIGINT at its default action even if this process runs where Ctrl-C is
@@ -143,10 +148,10 @@ _WITH_DEFAULT_SIGINT = (
 
 
 def test_a_real_sigint_from_outside_is_honoured(tmp_path):
-    workdir, cache = tmp_path / "run", tmp_path / "jax_cache"
+    workdir = tmp_path / "run"
     cmd = [PYTHON, "-c", _WITH_DEFAULT_SIGINT, *_cmd(workdir, "--config.train.num_steps=100000")]
     proc = subprocess.Popen(
-        cmd, cwd=REPO, env=_env(cache), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        cmd, cwd=REPO, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     metrics = workdir / "metrics.jsonl"
     deadline = time.time() + 240  # a hang guard while the run starts, not a speed check
@@ -154,7 +159,7 @@ def test_a_real_sigint_from_outside_is_honoured(tmp_path):
         assert proc.poll() is None, proc.stderr.read()[-2000:]
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGINT)
-    out, err = proc.communicate(timeout=300)  # a hang guard, not a speed check
+    out, err = proc.communicate(timeout=HANG_GUARD_S)
     # Without the handler, Python's KeyboardInterrupt would end it with status 130.
     assert proc.returncode == 0, err[-2000:]
     assert "Traceback" not in err

@@ -7,6 +7,7 @@ valid choices. The rest of the library receives plain objects (modules, function
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Mapping
 
 import jax
@@ -16,47 +17,20 @@ import numpy as np
 import optax
 
 from aejax import models, nn, objectives
-from aejax.data.base import ArrayDataset
+from aejax.data.base import BINARIZE_MODES, ArrayDataset
 from aejax.errors import ConfigError
 from aejax.models.sequence import SequenceHead
-from aejax.train.epochs import BINARIZE_MODES
+from aejax.objectives.spec import ModelFacts, ObjectiveSpec, Option, require_fraction
+from aejax.objectives.spec import require_positive as _require_positive
+from aejax.types import Player, Stream
 
-# name -> (objective function, names of the hparams it reads from config.objective)
-_KL_SCHEDULE = ("kl_warmup_steps", "kl_cycle_steps", "kl_cycle_ratio")
-OBJECTIVES: dict[str, tuple[Callable, tuple[str, ...]]] = {
-    "elbo": (objectives.negative_elbo, ("beta", "free_bits", *_KL_SCHEDULE)),
-    "reconstruction": (objectives.reconstruction, ()),
-    "capacity_vae": (objectives.capacity_vae, ("gamma", "capacity_max", "capacity_steps")),
-    "iwae": (objectives.iwae, ()),
-    # dataset_size is not a config key: build_objective fills in the number of training examples.
-    "beta_tcvae": (objectives.beta_tcvae, ("mi_weight", "beta", "dwkl_weight", "dataset_size")),
-    "wae_mmd": (objectives.wae_mmd, ("lam", "mmd_scale")),
-    "factor_vae": (objectives.factor_vae, ("gamma",)),
-    "wae_gan": (objectives.adversarial_prior_matching, ("lam",)),
-    "aae": (objectives.adversarial_prior_matching, ("lam",)),
-    "m2": (objectives.m2, ("alpha",)),
-}
-# name -> static options: config.objective keys passed as keyword arguments (changing one
-# changes the program, so it recompiles; the hparams above never do).
-OBJECTIVE_OPTIONS: dict[str, dict[str, str]] = {
-    "elbo": {"kl_schedule": "kl_schedule", "free_bits_groups": "free_bits_groups"},
-    "iwae": {"num_samples": "num_samples"},
-    "beta_tcvae": {"estimator": "tc_estimator"},
-    "wae_mmd": {"kernel": "mmd_kernel"},
-}
-# Extra terms added to any bound: (term, its weight keys, other hparams, static options). A term
-# is compiled in when one of its weights in the config is > 0; hparams then vary the value.
-EXTRA_TERMS: dict[str, tuple[Callable, tuple[str, ...], tuple[str, ...], dict[str, str]]] = {
-    "mmd": (objectives.mmd_penalty, ("mmd_weight",), ("mmd_scale",), {"kernel": "mmd_kernel"}),
-    "dip": (objectives.dip_vae, ("dip_lambda_od", "dip_lambda_d"), (), {"dip_type": "dip_type"}),
-    "l1": (objectives.l1_code, ("l1_weight",), (), {}),
-    "sparsity": (objectives.sparsity_kl, ("sparsity_weight",), ("sparsity_target",), {}),
-    "contractive": (objectives.contractive, ("contractive_weight",), (), {}),
-}
-# Objectives that read the encoder input, so a denoising corruption reaches them.
-CORRUPTIBLE = ("elbo", "reconstruction", "capacity_vae", "iwae", "beta_tcvae", "wae_mmd")
-# Objectives whose KL needs a density for q(z|x): not a Delta posterior.
-NEEDS_DENSITY = ("elbo", "capacity_vae", "iwae", "beta_tcvae")
+# objective.name -> its spec, and the extra terms, as the objective modules declare them.
+OBJECTIVES: Mapping[str, ObjectiveSpec] = objectives.OBJECTIVES
+EXTRA_TERMS = objectives.EXTRA_TERMS
+# Objectives that read the encoder input (a denoising corruption reaches them), and those whose
+# KL needs a density for q(z|x).
+CORRUPTIBLE = tuple(name for name, spec in OBJECTIVES.items() if spec.corruptible)
+NEEDS_DENSITY = tuple(name for name, spec in OBJECTIVES.items() if spec.needs_density)
 POSTERIORS = ("gaussian", "delta")
 LIKELIHOODS = ("bernoulli", "gaussian", "continuous_bernoulli", "logistic", "logistic_mixture")
 PRIORS = ("standard_normal", "mixture", "vamp", "flow")
@@ -100,7 +74,8 @@ class Experiment:
     train: TrainSettings
     binarize: str
     seed: int
-    labelled_batch_size: int = 0
+    players: tuple[Player, ...] = ()  # extra players besides the main model (see aejax.types)
+    streams: tuple[Stream, ...] = ()  # extra batch streams
 
 
 def _choice(value: str, valid: tuple[str, ...], key: str) -> str:
@@ -147,26 +122,6 @@ def load_data(config: ml_collections.ConfigDict, split: str) -> ArrayDataset:
                 f"{int(ds.labels.max()) + 1}"
             )
     return ds
-
-
-def labelled_pool(config: ml_collections.ConfigDict, ds: ArrayDataset) -> np.ndarray | None:
-    """Indices of the training examples whose labels semi-supervised training may use, the
-    same number per class, drawn from the seed; ``None`` when ``data.num_labelled`` is 0."""
-    from aejax.data.semi_supervised import balanced_subset
-    from aejax.train.rng import named_keys, subkey
-
-    n = config.data.num_labelled
-    _positive(n, "data.num_labelled", allow_zero=True)
-    if not n:
-        return None
-    classes = config.model.num_classes
-    if not classes or n % classes:
-        raise ConfigError(
-            f"data.num_labelled={n} must be a multiple of model.num_classes={classes} (> 0): "
-            "the labelled pool has the same number of examples per class"
-        )
-    key = subkey(named_keys(int(config.seed))["data"], "labelled_pool")
-    return balanced_subset(ds.labels, n // classes, classes, key)
 
 
 def _exclude_class(ds: ArrayDataset, label: int) -> ArrayDataset:
@@ -277,7 +232,8 @@ def build_model(
 ) -> models.AutoEncoder:
     """The autoencoder the config describes, for images shaped ``(H, W, C)``.
 
-    ``requires`` names the extra players the objective needs (``"critic"``, ``"classifier"``).
+    ``requires`` names the extra networks the objective needs (its spec's ``networks``:
+    ``"critic"``, ``"classifier"``).
     """
     m = config.model
     latent_dim = int(_positive(m.latent_dim, "model.latent_dim"))
@@ -409,105 +365,117 @@ def build_objective(
 ) -> tuple[Callable, dict[str, float]]:
     """``(objective_fn, {hparam: value})`` for ``config.objective``: the bound
     ``objective.name`` with its static options, plus every extra term whose weight is > 0, under
-    the input corruption ``objective.corruption``. ``num_examples`` (the training set size) fills
-    the ``dataset_size`` hparam of the objectives that read it."""
+    the input corruption ``objective.corruption``. ``num_examples`` (the training set size) is
+    passed to the objective's ``derive`` (hparams that follow from the data)."""
     from aejax.objectives import compose
-    from aejax.objectives.decomposed import DIP_TYPES, TC_ESTIMATORS
-    from aejax.objectives.kernels import KERNELS
-    from aejax.objectives.regularizers import CORRUPTIONS
-    from aejax.objectives.schedules import KL_SCHEDULES
+    from aejax.objectives.regularizers import CORRUPTION_HPARAMS, CORRUPTIONS
 
-    o = config.objective
+    o, m = config.objective, config.model
     name = _choice(o.name, tuple(OBJECTIVES), "objective.name")
-    fn, hparam_names = OBJECTIVES[name]
-    if tuple(config.model.ladder.latent_dims) and name not in ("elbo", "capacity_vae"):
+    spec = OBJECTIVES[name]
+    if tuple(m.ladder.latent_dims) and not spec.hierarchical:
+        valid = " or ".join(repr(n) for n, s in OBJECTIVES.items() if s.hierarchical)
         raise ConfigError(
             f"objective.name={name!r} reads a single-layer posterior; a hierarchical VAE "
-            "(model.ladder.latent_dims) trains with objective.name='elbo' or 'capacity_vae'"
+            f"(model.ladder.latent_dims) trains with objective.name={valid}"
         )
-    if name in NEEDS_DENSITY and config.model.posterior != "gaussian":
+    if spec.needs_density and m.posterior != "gaussian":
         raise ConfigError(
             f"objective.name={name!r} needs model.posterior='gaussian' (a Delta posterior has no "
             "density); use objective.name='reconstruction' for a deterministic autoencoder"
         )
-    choices = {
-        "kl_schedule": KL_SCHEDULES,
-        "tc_estimator": TC_ESTIMATORS,
-        "mmd_kernel": KERNELS,
-        "dip_type": DIP_TYPES,
-    }
-    names = list(hparam_names)
-
-    def options(spec: dict[str, str]) -> dict:
-        out = {}
-        for arg, key in spec.items():
-            value = o[key]
-            if key in choices:
-                _choice(value, choices[key], f"objective.{key}")
-            elif not isinstance(value, int) or value < (key == "num_samples"):
-                bound = 1 if key == "num_samples" else 0
-                raise ConfigError(f"objective.{key} must be an integer >= {bound}, got {value!r}")
-            out[arg] = value
-        return out
-
-    opts = options(OBJECTIVE_OPTIONS.get(name, {}))
-    groups = opts.get("free_bits_groups", 0)
-    width = config.model.latent_dim + sum(config.model.ladder.latent_dims)
-    if groups and width % groups:
-        raise ConfigError(
-            f"objective.free_bits_groups={groups} must divide the latent width {width} "
-            "(model.latent_dim plus model.ladder.latent_dims; 0 = one group per dimension)"
-        )
-    objective = compose.bind(fn, **opts)
+    opts = _options(o, spec.options)
+    objective = compose.bind(spec.fn, **opts)
+    names = list(spec.hparams)
+    positive, fractions = list(spec.positive), list(spec.fractions)
+    checks = [(spec.check, opts)]
     extras = []
-    for term, (extra, weights, others, spec) in EXTRA_TERMS.items():
-        if any(o[w] for w in weights):
-            if term == "dip" and o.dip_type == "ii" and config.model.posterior != "gaussian":
-                raise ConfigError("objective.dip_type='ii' needs model.posterior='gaussian'")
-            extras.append(compose.bind(extra, **options(spec)))
-            names += [h for h in weights + others if h not in names]
+    for term in EXTRA_TERMS.values():
+        if any(o[w] for w in term.weights):
+            term_opts = _options(o, term.options)
+            extras.append(compose.bind(term.fn, **term_opts))
+            names += [h for h in term.weights + term.hparams if h not in names]
+            positive += term.positive
+            fractions += term.fractions
+            checks.append((term.check, term_opts))
     objective = compose.combine(objective, extras)
     corruption = _choice(o.corruption, CORRUPTIONS, "objective.corruption")
     if corruption != "none":
-        if name not in CORRUPTIBLE:
+        if not spec.corruptible:
             raise ConfigError(
                 f"objective.corruption={corruption!r} works with {', '.join(CORRUPTIBLE)}, "
                 f"not objective.name={name!r}; set objective.corruption='none'"
             )
-        names.append("noise_std" if corruption == "gaussian" else "mask_prob")
+        strength, is_fraction = CORRUPTION_HPARAMS[corruption]
+        names.append(strength)
+        fractions += [strength] if is_fraction else []
         objective = compose.with_corruption(objective, corruption)
     values = {}
     for h in names:
-        if h == "dataset_size":
-            if not num_examples:
-                raise ConfigError(f"objective.name={name!r} needs the training set size")
-            values[h] = float(num_examples)
-            continue
         value = o[h]
         if not isinstance(value, (int, float)) or value < 0:
             raise ConfigError(f"objective.{h} must be a number >= 0, got {value!r}")
         values[h] = float(value)
-    _check_ranges(o, name, values)
+    _require_positive(values, *positive)
+    for h in fractions:
+        require_fraction(values, h)
+    facts = ModelFacts(posterior=m.posterior, latent_width=m.latent_dim + sum(m.ladder.latent_dims))
+    for check, part_opts in checks:
+        if check is not None:
+            check(values, part_opts, facts)
+    if spec.derive is not None:
+        pools = {s.name: _pool_size(config, name, s) for s in spec.streams}
+        values = spec.derive(values, num_examples=num_examples, pools=pools)
     return objective, values
 
 
-def _check_ranges(o: ml_collections.ConfigDict, name: str, values: dict[str, float]) -> None:
-    """Hparams whose valid range is narrower than ``>= 0``; each error names the key."""
-    needed = {
-        "kl_warmup_steps": name == "elbo" and o.kl_schedule == "linear",
-        "kl_cycle_steps": name == "elbo" and o.kl_schedule == "cyclical",
-        "kl_cycle_ratio": name == "elbo" and o.kl_schedule == "cyclical",
-        "capacity_steps": "capacity_steps" in values,
-        "mmd_scale": "mmd_scale" in values,
-    }
-    for key, check in needed.items():
-        if check and not values[key] > 0:
-            raise ConfigError(f"objective.{key} must be > 0, got {values[key]!r}")
-    if values.get("kl_cycle_ratio", 0.5) > 1:
-        raise ConfigError(f"objective.kl_cycle_ratio must be in (0, 1], got {o.kl_cycle_ratio}")
-    for key in ("sparsity_target", "mask_prob"):
-        if key in values and not 0 < values[key] < 1:
-            raise ConfigError(f"objective.{key} must be in (0, 1), got {values[key]!r}")
+def _options(o: ml_collections.ConfigDict, spec: Mapping[str, Option]) -> dict:
+    """The static keyword options ``spec`` declares, read from ``config.objective``."""
+    out = {}
+    for arg, option in spec.items():
+        value = o[option.key]
+        if option.choices:
+            _choice(value, option.choices, f"objective.{option.key}")
+        elif not isinstance(value, int) or value < option.minimum:
+            raise ConfigError(
+                f"objective.{option.key} must be an integer >= {option.minimum}, got {value!r}"
+            )
+        out[arg] = value
+    return out
+
+
+def _get(config: ml_collections.ConfigDict, key: str):
+    """``config`` at the dotted ``key`` (``"data.num_labelled"``)."""
+    for part in key.split("."):
+        config = config[part]
+    return config
+
+
+def _pool_size(config: ml_collections.ConfigDict, objective: str, stream) -> int:
+    n = int(_positive(_get(config, stream.pool_size_key), stream.pool_size_key, allow_zero=True))
+    if not n:
+        raise ConfigError(
+            f"objective.name={objective!r} draws a batch of its {stream.name} pool every step: "
+            f"set {stream.pool_size_key} > 0 (the pool's size)"
+        )
+    return n
+
+
+def build_streams(config: ml_collections.ConfigDict) -> tuple[Stream, ...]:
+    """The extra batch streams ``objective.name`` declares, sized from the config."""
+    name = _choice(config.objective.name, tuple(OBJECTIVES), "objective.name")
+    streams = []
+    for spec in OBJECTIVES[name].streams:
+        size = _pool_size(config, name, spec)
+        batch_size = int(_positive(_get(config, spec.batch_size_key), spec.batch_size_key))
+        if batch_size > size:
+            raise ConfigError(
+                f"{spec.batch_size_key}={batch_size} exceeds {spec.pool_size_key}={size}"
+            )
+        context = {key.rsplit(".", 1)[-1]: _get(config, key) for key in spec.context}
+        select = functools.partial(spec.select, size=size, **context)
+        streams.append(Stream(name=spec.name, batch_size=batch_size, select=select))
+    return tuple(streams)
 
 
 def build_schedule(config: ml_collections.ConfigDict, num_steps: int) -> optax.Schedule | None:
@@ -557,23 +525,28 @@ def build_direction(
     return optax.chain(*parts) if parts else optax.identity()
 
 
-def build_critic_direction(config: ml_collections.ConfigDict) -> optax.GradientTransformation:
-    """The critic's own optimizer (Adam) without its learning rate."""
-    c = config.optimizer.critic
-    _positive(c.learning_rate, "optimizer.critic.learning_rate")
-    return optax.scale_by_adam(b1=c.b1, b2=c.b2)
+def build_player_direction(
+    config: ml_collections.ConfigDict, player: Player
+) -> optax.GradientTransformation:
+    """An extra player's own optimizer without its learning rate: Adam with the ``b1`` and
+    ``b2`` of its config group (``player.optimizer``)."""
+    group = _get(config, player.optimizer)
+    _positive(group.learning_rate, f"{player.optimizer}.learning_rate")
+    return optax.scale_by_adam(b1=group.b1, b2=group.b2)
 
 
-def _two_player(main: optax.GradientTransformation, critic: optax.GradientTransformation):
-    """``main`` for every params subtree except ``critic``, which gets ``critic``."""
+def _per_player(
+    main: optax.GradientTransformation, players: dict[str, optax.GradientTransformation]
+):
+    """``players[name]`` for the params subtree of each extra player, ``main`` for the rest."""
 
     def labels(params):
         return {
-            k: jax.tree_util.tree_map(lambda _, g="critic" if k == "critic" else "main": g, v)
+            k: jax.tree_util.tree_map(lambda _, g=k if k in players else "main": g, v)
             for k, v in params.items()
         }
 
-    return optax.multi_transform({"main": main, "critic": critic}, labels)
+    return optax.multi_transform({"main": main, **players}, labels)
 
 
 def resolve_train(config: ml_collections.ConfigDict, num_examples: int) -> TrainSettings:
@@ -619,44 +592,27 @@ def build_experiment(
     train = resolve_train(config, num_examples)
     objective, hparams = build_objective(config, num_examples)
     hparams = {"learning_rate": float(config.optimizer.learning_rate), **hparams}
-    requires = tuple(getattr(objective, "requires", ()))
+    spec = OBJECTIVES[config.objective.name]
     tx = build_direction(config, train.num_steps)
-    if "critic" in requires:
-        tx = _two_player(tx, build_critic_direction(config))
-        hparams["critic_learning_rate"] = float(config.optimizer.critic.learning_rate)
+    if spec.players:
+        tx = _per_player(tx, {p.name: build_player_direction(config, p) for p in spec.players})
+        for p in spec.players:
+            hparams[p.lr_key] = float(_get(config, p.optimizer).learning_rate)
     else:
         # One optimizer update over a single flat vector instead of one per parameter leaf
         # (fewer, larger fused loops: ~7% of the reference MLP VAE's CPU step).
         tx = optax.flatten(tx)
-    labelled_batch_size = 0
-    if "labelled_pool" in requires:
-        n = int(config.data.num_labelled)
-        if not n:
-            raise ConfigError(
-                f"objective.name={config.objective.name!r} is semi-supervised: set "
-                "data.num_labelled (e.g. 100) and model.num_classes"
-            )
-        labelled_batch_size = int(
-            _positive(config.data.labelled_batch_size, "data.labelled_batch_size")
-        )
-        if labelled_batch_size > n:
-            raise ConfigError(
-                f"data.labelled_batch_size={labelled_batch_size} exceeds data.num_labelled={n}"
-            )
-        hparams["labelled_weight"] = n / num_examples
-        if not hparams["alpha"]:
-            # Kingma et al.'s alpha = 0.1 N weights the mean labelled cross-entropy against a sum
-            # over the data; per unlabelled example that is 0.1 N / N_l (see objectives.m2).
-            hparams["alpha"] = 0.1 * num_examples / n
+    networks = spec.networks + tuple(p.name for p in spec.players if p.name not in spec.networks)
     return Experiment(
-        model=build_model(config, image_shape, requires),
+        model=build_model(config, image_shape, networks),
         objective=objective,
         tx=tx,
         hparams=hparams,
         train=train,
         binarize=config.data.binarize,
         seed=int(config.seed),
-        labelled_batch_size=labelled_batch_size,
+        players=spec.players,
+        streams=build_streams(config),
     )
 
 
@@ -669,8 +625,9 @@ def hparam_config_keys(config: ml_collections.ConfigDict) -> tuple[str, ...]:
     """Config keys whose values reach the step only through ``hparams`` (so members of a sweep
     that differ only in these share one compiled step)."""
     name = _choice(config.objective.name, tuple(OBJECTIVES), "objective.name")
-    keys = ["optimizer.learning_rate", "optimizer.critic.learning_rate"]
-    return tuple(keys + [f"objective.{h}" for h in OBJECTIVES[name][1]])
+    players = {p for spec in OBJECTIVES.values() for p in spec.players}
+    keys = ["optimizer.learning_rate", *sorted(f"{p.optimizer}.learning_rate" for p in players)]
+    return tuple(keys + [f"objective.{h}" for h in OBJECTIVES[name].hparams])
 
 
 MATMUL_PRECISIONS = ("default", "high", "highest", "bfloat16", "tensorfloat32", "float32")

@@ -16,6 +16,7 @@ import jax
 from aejax import build, paths
 from aejax.evaluation import classifier, conditional, denoising, likelihood
 from aejax.evaluation.report import Doc
+from aejax.train.loop import stream_pools
 from aejax.train.restore import load_trained
 from aejax.train.rng import named_keys, subkey
 
@@ -82,7 +83,7 @@ def evaluate_row(
         predicted = conditional.classifier_predictions(model, variables, images)
         out["test_error"] = classifier.error_rate(predicted, test.labels)
         train = build.load_data(config, "train")
-        pool = build.labelled_pool(config, train)
+        pool = stream_pools(run.experiment, train)["labelled"]
         alone = classifier.train_classifier(
             likelihood.eval_inputs(train.images[pool], run.experiment.binarize, binarize_key),
             train.labels[pool],

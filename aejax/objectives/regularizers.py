@@ -19,9 +19,12 @@ import jax
 import jax.numpy as jnp
 
 from aejax.objectives.inputs import encoder_input
+from aejax.objectives.spec import ExtraTerm
 from aejax.types import Array, Batch, HParams, LossTerms, PRNGKey
 
 CORRUPTIONS = ("none", "gaussian", "masking")
+# corruption -> (the hparam that sets its strength, whether that hparam is a probability)
+CORRUPTION_HPARAMS = {"gaussian": ("noise_std", False), "masking": ("mask_prob", True)}
 
 
 def corrupt(kind: str, key: PRNGKey, x: Array, hparams: HParams) -> Array:
@@ -102,3 +105,15 @@ def contractive(
     return LossTerms(
         loss=hparams["contractive_weight"] * frob, terms={"jacobian_frobenius_sq": frob}
     )
+
+
+EXTRA_TERMS = {
+    "l1": ExtraTerm(fn=l1_code, weights=("l1_weight",)),
+    "sparsity": ExtraTerm(
+        fn=sparsity_kl,
+        weights=("sparsity_weight",),
+        hparams=("sparsity_target",),
+        fractions=("sparsity_target",),
+    ),
+    "contractive": ExtraTerm(fn=contractive, weights=("contractive_weight",)),
+}

@@ -159,7 +159,7 @@ def _train_vmapped(group: list[Member], train_ds, workdir: paths.Path, bar: Swee
         bar.trained_fraction(len(group), step / settings.num_steps)
 
     settings = exps[0].train
-    data = loop.device_data(train_ds, build.labelled_pool(group[0].config, train_ds))
+    data = loop.device_data(train_ds, loop.stream_pools(exps[0], train_ds))
     try:
         states, info = vmapped.train_group(exps, data, shape, on_log=on_log)
     finally:

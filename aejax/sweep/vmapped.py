@@ -39,7 +39,7 @@ def make_group_runner(exp: build.Experiment, num_examples: int):
     by ``num_steps`` steps. ``states``/``hparams`` leaves and ``keys[purpose]`` carry a leading
     member axis ``[M]``; ``data`` is shared."""
     settings = exp.train
-    step_fn = make_train_step(exp.model, exp.objective, exp.tx)
+    step_fn = make_train_step(exp.model, exp.objective, exp.tx, players=exp.players)
     options = dict(
         num_examples=num_examples,
         batch_size=settings.batch_size,
@@ -50,7 +50,7 @@ def make_group_runner(exp: build.Experiment, num_examples: int):
         # 3x slower for 8 reference MLP VAEs on CPU). The step itself already leaves
         # a member's state unchanged on a non-finite step; train_group counts those steps.
         stop_on_nonfinite=False,
-        labelled_batch_size=exp.labelled_batch_size,
+        streams=exp.streams,
         unroll=settings.scan_unroll,
     )
 
@@ -92,7 +92,7 @@ def train_group(
     exp0 = exps[0]
     settings = exp0.train
     num_members = len(exps)
-    run, chunk_len = make_group_runner(exp0, int(data.images.shape[0]))
+    run, chunk_len = make_group_runner(exp0, data.num_examples)
     states, keys, hparams = init_group(exps, image_shape)
     t0 = time.perf_counter()
     compiled = run.lower(states, data, keys, hparams, jnp.int32(1)).compile()

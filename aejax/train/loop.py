@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import signal
 import time
+from collections.abc import Mapping
 
 import jax
 import jax.numpy as jnp
@@ -32,7 +33,7 @@ from aejax.train import multihost, preemption, sharding
 from aejax.train.checkpoint import Checkpointer, committed_steps
 from aejax.train.epochs import DeviceData, EpochOrders, make_chunk_runner
 from aejax.train.logging import MetricWriter, read_jsonl
-from aejax.train.rng import named_keys
+from aejax.train.rng import named_keys, subkey
 from aejax.train.state import TrainState, params_sha256
 from aejax.train.step import make_train_step, param_norm
 
@@ -89,23 +90,33 @@ def describe_run(config: ml_collections.ConfigDict, ds: ArrayDataset, steps_per_
 
 
 def device_data(
-    ds: ArrayDataset, labelled: np.ndarray | None = None, mesh: jax.sharding.Mesh | None = None
+    ds: ArrayDataset,
+    pools: Mapping[str, np.ndarray] | None = None,
+    mesh: jax.sharding.Mesh | None = None,
 ) -> DeviceData:
-    """``ds`` (and the labelled pool's ids ``[L]``) on the default device, or with ``mesh``
-    split along the example axis over it (:func:`aejax.train.sharding.shard_examples`)."""
-    labels = ds.labels if ds.labels is not None else np.zeros(len(ds), np.int32)
+    """``ds``'s batch fields (and the extra streams' pools of example ids ``{name: [P]}``) on the
+    default device, or with ``mesh`` split along the example axis over it
+    (:func:`aejax.train.sharding.shard_examples`)."""
+    fields, pools = ds.batch_fields(), dict(pools or {})
     if mesh is not None:
         host = DeviceData(
-            images=np.asarray(ds.images, np.float32),
-            labels=np.asarray(labels, np.int32),
-            labelled=None if labelled is None else np.asarray(labelled, np.int32),
+            fields=fields, pools={k: np.asarray(v, np.int32) for k, v in pools.items()}
         )
         return sharding.shard_examples(host, mesh)
     return DeviceData(
-        images=jnp.asarray(ds.images),
-        labels=jnp.asarray(labels, jnp.int32),
-        labelled=None if labelled is None else jnp.asarray(labelled, jnp.int32),
+        fields={k: jnp.asarray(v) for k, v in fields.items()},
+        pools={k: jnp.asarray(v, jnp.int32) for k, v in pools.items()},
     )
+
+
+def stream_pools(exp: build.Experiment, ds: ArrayDataset) -> dict[str, np.ndarray]:
+    """``{stream name: int32[P]}``: the pool of each of the experiment's extra streams, chosen
+    from ``subkey(data key, "{name}_pool")``."""
+    data_key = named_keys(exp.seed)["data"]
+    return {
+        s.name: np.asarray(s.select(ds, subkey(data_key, f"{s.name}_pool")), np.int32)
+        for s in exp.streams
+    }
 
 
 def _check_same_config(workdir: paths.Path, config: ml_collections.ConfigDict) -> None:
@@ -197,6 +208,7 @@ def _train(
         exp.model,
         exp.objective,
         exp.tx,
+        players=exp.players,
         keep_state_on_nonfinite=settings.on_nonfinite == "skip",
     )
     norm_of_params = jax.jit(param_norm)
@@ -209,7 +221,7 @@ def _train(
         data_key=keys["data"],
         binarize_key=keys["binarize"],
         stop_on_nonfinite=settings.on_nonfinite == "stop",
-        labelled_batch_size=exp.labelled_batch_size,
+        streams=exp.streams,
         record_indices=settings.log_example_ids,
         unroll=settings.scan_unroll,
     )
@@ -217,7 +229,7 @@ def _train(
         run_chunk = _with_float_checks(run_chunk)
     kill_at = preemption.kill_point()
     preemption.signal_points()  # a malformed $AEJAX_DEBUG_SIGNAL_AT stops here, not mid-run
-    data = device_data(train_ds, build.labelled_pool(config, train_ds), mesh)
+    data = device_data(train_ds, stream_pools(exp, train_ds), mesh)
     hparams = build.hparams_as_arrays(exp.hparams)
     # Multi-process: every process trains; only the first writes the metric log.
     writer = MetricWriter(workdir) if write_files else _NoWriter()

@@ -21,9 +21,10 @@ CHILD = textwrap.dedent(
     import jax
     from conftest import tiny_config
     from aejax.train import loop
+    from aejax.train import run as run_lib
     placed = []  # the DeviceData the run trained on
-    device_data = loop.device_data
-    loop.device_data = lambda *a, **kw: placed.append(device_data(*a, **kw)) or placed[-1]
+    device_data = run_lib.device_data
+    run_lib.device_data = lambda *a, **kw: placed.append(device_data(*a, **kw)) or placed[-1]
     c = tiny_config(**{"train.num_steps": 8, "train.log_every": 2, "train.checkpoint_every": 8})
     summary = loop.train(c, sys.argv[1])
     images, labels = placed[0].fields["image"], placed[0].fields["label"]

@@ -16,8 +16,8 @@ from conftest import tiny_config
 
 from aejax import build
 from aejax.objectives.regularizers import CORRUPTIONS
-from aejax.train.loop import init_state
 from aejax.train.rng import named_keys
+from aejax.train.run import init_state
 from aejax.train.step import make_train_step
 
 SHAPE = (8, 8, 1)

@@ -15,8 +15,9 @@ from aejax.data.semi_supervised import balanced_subset
 from aejax.errors import ConfigError
 from aejax.objectives import m2
 from aejax.objectives.adversarial import permute_dims
-from aejax.train.loop import device_data, init_state, stream_pools, train
+from aejax.train.loop import train
 from aejax.train.rng import named_keys
+from aejax.train.run import device_data, init_state, stream_pools
 from aejax.train.step import make_train_step, player_gradients
 
 SMALL_CRITIC = {"model.critic.hidden": (16,), "model.classifier.hidden": (16,)}

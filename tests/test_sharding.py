@@ -21,14 +21,15 @@ CHILD = textwrap.dedent(
     from conftest import tiny_config
     from aejax import build
     from aejax.train import epochs, loop, sharding
+    from aejax.train import run as run_lib
     from aejax.train.logging import read_jsonl
     from aejax.train.rng import named_keys
 
     assert jax.device_count() == 8, jax.devices()
     out = pathlib.Path(sys.argv[1])
     placed = []  # the DeviceData each run trained on
-    device_data = loop.device_data
-    loop.device_data = lambda *a, **kw: placed.append(device_data(*a, **kw)) or placed[-1]
+    device_data = run_lib.device_data
+    run_lib.device_data = lambda *a, **kw: placed.append(device_data(*a, **kw)) or placed[-1]
 
     def run(name, **kw):
         c = tiny_config(**{"train.num_steps": 16, "train.log_every": 2,

@@ -16,9 +16,9 @@ import jax
 from aejax import build, paths
 from aejax.evaluation import classifier, conditional, denoising, likelihood
 from aejax.evaluation.report import Doc
-from aejax.train.loop import stream_pools
 from aejax.train.restore import load_trained
 from aejax.train.rng import named_keys, subkey
+from aejax.train.run import stream_pools
 
 KINDS = ("vae", "cvae", "m2", "ae")
 NUM_CLASS_SAMPLES = 100  # per class, for the CVAE check

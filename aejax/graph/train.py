@@ -33,10 +33,10 @@ from aejax.graph.build import GraphExperiment, build_graph_experiment, load_grap
 from aejax.graph.split import EdgeSplit, split_edges, training_inputs
 from aejax.train import preemption
 from aejax.train.logging import MetricWriter
-from aejax.train.loop import _check_same_config
 from aejax.train.rng import named_keys, subkey
 from aejax.train.state import TrainState, params_sha256
 from aejax.train.step import make_train_step
+from aejax.train.workdir import check_same_config
 
 
 def run_split(exp: GraphExperiment, graph: Graph, run: int) -> EdgeSplit:
@@ -99,7 +99,7 @@ def train_graph(config: ml_collections.ConfigDict, workdir: paths.PathLike) -> d
 
 
 def _train_graph(config, workdir: paths.Path, stop: preemption.StopRequest) -> dict:
-    _check_same_config(workdir, config)
+    check_same_config(workdir, config)
     paths.write_text(workdir / "config.json", config.to_json_best_effort(indent=2) + "\n")
     graph = load_graph(config)
     exp = build_graph_experiment(config, graph)

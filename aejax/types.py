@@ -31,6 +31,26 @@ class LossTerms(NamedTuple):
     aux_loss: Array | Mapping[str, Array] | None = None
 
 
+class Option(NamedTuple):
+    """A static setting a module declares next to its code: the config key it is read from and
+    how :mod:`aejax.build` checks it (changing one changes the program, so it recompiles).
+
+    Attributes:
+      key: the config key, relative to the group of the family that declares it
+        (``config.objective`` for objectives and extra terms, ``config.model`` for priors and
+        likelihoods).
+      choices: the valid strings; empty for a number.
+      minimum: the least valid value of an ``"int"``.
+      kind: ``"int"`` (an integer >= ``minimum``), ``"number"`` (a number > 0) or ``"widths"``
+        (integers > 0, e.g. hidden layer widths); ignored when there are ``choices``.
+    """
+
+    key: str
+    choices: tuple[str, ...] = ()
+    minimum: int = 0
+    kind: str = "int"
+
+
 class Player(NamedTuple):
     """A player besides the main model, as an objective declares it (e.g. a critic on codes).
 

@@ -25,17 +25,13 @@ flags.mark_flags_as_required(["config", "workdir"])
 
 def main(argv: list[str]) -> None:
     del argv
-    from aejax.graph.build import is_graph_config
     from aejax.train.preemption import raise_if_stopped
     from aejax.train.sharding import initialize_distributed
 
     initialize_distributed()  # AEJAX_MULTIHOST=1: one process per host (scripts/launch_tpu.sh)
-    if is_graph_config(_CONFIG.value):  # GAE/VGAE: full-batch graph trainer
-        from aejax.graph.train import train_graph as train
-    else:
-        from aejax.train.loop import train
+    from aejax import kinds
 
-    summary = train(_CONFIG.value, _WORKDIR.value)
+    summary = kinds.train(_CONFIG.value, _WORKDIR.value)  # the driver of the config's kind
     raise_if_stopped(summary)  # SIGTERM / Ctrl-C: one line on stdout, exit 0
     if summary.get("steps_this_session") == 0:
         print(

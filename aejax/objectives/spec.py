@@ -15,19 +15,9 @@ from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
 from aejax.errors import ConfigError
-from aejax.types import Player
+from aejax.types import Option, Player
 
-
-class Option(NamedTuple):
-    """A static keyword option read from ``config.objective.<key>``: changing it recompiles.
-
-    ``choices`` lists the valid strings; without them the value must be an integer
-    ``>= minimum``.
-    """
-
-    key: str
-    choices: tuple[str, ...] = ()
-    minimum: int = 0
+__all__ = ["ExtraTerm", "ModelFacts", "ObjectiveSpec", "Option", "StreamSpec"]
 
 
 class ModelFacts(NamedTuple):

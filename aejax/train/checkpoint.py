@@ -388,18 +388,6 @@ def _agreed(ok_here: bool, step: int, error: BaseException | None) -> bool:
     return ok
 
 
-def committed_steps(directory: paths.PathLike) -> list[int]:
-    """Steps of the complete checkpoints with a manifest under ``directory``, from a listing of
-    the directory alone (no orbax call: safe from a signal handler that interrupted one)."""
-    try:
-        entries = list(paths.resolve(directory).iterdir())
-    except OSError:
-        return []
-    return sorted(
-        int(p.name) for p in entries if p.name.isdigit() and (p / manifest.NAME).is_file()
-    )
-
-
 def _norm(value):
     return list(value) if isinstance(value, (list, tuple)) else value
 

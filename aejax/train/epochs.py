@@ -72,8 +72,8 @@ def chunk_orders(
     next one, which a chunk of ``num_steps`` steps from ``step`` may reach.
 
     The second order is drawn only when the chunk reaches it (otherwise row 1 repeats row 0): a
-    permutation of MNIST's 60k examples is two sorts, ~30 ms on a CPU core, as much as ~6
-    reference VAE steps. The train loop computes each epoch's order once and passes both rows
+    permutation of a large split is two sorts and costs as much as several small steps (see
+    docs/performance.md). The train loop computes each epoch's order once and passes both rows
     to the runner (``orders``), so chunks shorter than an epoch do not redraw it.
     """
     steps_per_epoch = num_examples // batch_size
@@ -135,8 +135,7 @@ def gather_batch(
         if name == IMAGE and binarize == "dynamic":
             # The barrier materialises the float32 batch once. Without it XLA:CPU keeps the
             # boolean draw and converts it separately for each consumer (the first matmul, the
-            # likelihood), single-threaded: ~10% of the reference MLP VAE's CPU step (same bits
-            # either way).
+            # likelihood), single-threaded (cost: docs/performance.md; same bits either way).
             x = jax.lax.optimization_barrier(binarize_dynamic(binarize_key, epoch, idx, x))
         batch[name] = x
     batch["index"] = idx
@@ -196,9 +195,9 @@ def make_chunk_runner(
 
     ``unroll == 1`` runs the steps in a ``lax.while_loop``. ``unroll > 1`` runs a scan with that
     many steps per loop iteration instead (``lax.scan(unroll=...)``, same results): XLA:CPU runs
-    convolutions inside a rolled loop body about 10x slower than in straight-line code (measured
-    on the conv VAE step, 88 vs 1032 examples/s), so conv models unroll the chunk; see
-    :func:`_unrolled_chunk` for what that costs a short chunk.
+    convolutions inside a rolled loop body far slower than in straight-line code (figures:
+    docs/performance.md), so conv models unroll the chunk; see :func:`_unrolled_chunk` for what
+    that costs a short chunk.
     """
     stream_keys = [subkey(data_key, f"{s.name}_batch") for s in streams]
     steps_per_epoch = num_examples // batch_size
@@ -252,7 +251,7 @@ def _while_chunk(one_step, state, num_steps: Array, k: int, stop_on_nonfinite: b
 
     A ``while_loop`` runs exactly the active steps; the alternative, a ``k``-step scan that skips
     inactive steps with ``lax.cond``, copies the whole train state through the cond's branches on
-    every step (~7% of the reference MLP VAE's CPU step).
+    every step (its cost: docs/performance.md).
     """
     metric_shapes = jax.eval_shape(lambda st: one_step(st)[1], state)
     buffers = jax.tree_util.tree_map(lambda s: jnp.zeros((k, *s.shape), s.dtype), metric_shapes)
@@ -283,7 +282,7 @@ def _while_chunk(one_step, state, num_steps: Array, k: int, stop_on_nonfinite: b
 def _unrolled_chunk(one_step, state, num_steps: Array, k: int, unroll: int, stop_on_nonfinite):
     """A ``k``-step scan, ``unroll`` steps per loop iteration, that computes every step and keeps
     the active ones with a select: XLA:CPU runs convolutions inside a ``lax.cond`` branch (or a
-    rolled loop body) ~10x slower (ConvLSTM step: 0.27 s plain, 2.7 s in a cond). Inactive slots
+    rolled loop body) far slower than in straight-line code (docs/performance.md). Inactive slots
     (a short last chunk) are computed and discarded, so conv configs keep ``log_every`` and
     ``checkpoint_every`` multiples of ``steps_per_call``."""
     step0 = state.step

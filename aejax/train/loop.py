@@ -26,9 +26,10 @@ import numpy as np
 from aejax import build, paths
 from aejax.errors import NonFiniteError
 from aejax.train import multihost, preemption
-from aejax.train.checkpoint import Checkpointer, committed_steps
+from aejax.train.checkpoint import Checkpointer
 from aejax.train.epochs import EpochOrders
 from aejax.train.logging import MetricWriter
+from aejax.train.manifest import committed_steps
 from aejax.train.run import make_run
 from aejax.train.state import params_sha256
 from aejax.train.step import param_norm

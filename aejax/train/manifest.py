@@ -171,5 +171,15 @@ def config_differences(
     )
 
 
+def committed_steps(directory: paths.PathLike) -> list[int]:
+    """Steps of the complete checkpoints with a manifest under ``directory``, from a listing of
+    the directory alone (no orbax call: safe from a signal handler that interrupted one)."""
+    try:
+        entries = list(paths.resolve(directory).iterdir())
+    except OSError:
+        return []
+    return sorted(int(p.name) for p in entries if p.name.isdigit() and (p / NAME).is_file())
+
+
 def _norm(value):
     return tuple(value) if isinstance(value, list) else value

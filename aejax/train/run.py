@@ -1,25 +1,35 @@
 """One run assembly: config -> data on device, model, state, step, chunk runner, shardings.
 
 :func:`make_run` is the only place that wires a run together; the train loop
-(:mod:`aejax.train.loop`), the vmapped sweep (:mod:`aejax.sweep.vmapped`), the table scripts and
-the benchmark all drive the :class:`Run` it returns. A run of ``members`` trains several configs
-that differ only in hparams and seeds as one ``vmap``ped program (PureJaxRL's
-``jax.vmap(make_train(config))``): state, keys and hparams carry a leading member axis ``[M]``,
-the data is shared.
+(:mod:`aejax.train.loop`), the vmapped sweep (:mod:`aejax.sweep.vmapped`), the graph trainer
+(:mod:`aejax.graph.train`), the table scripts and the benchmark all drive the :class:`Run` it
+returns. It assembles each experiment kind (:func:`aejax.build.experiment_kind`):
+
+* ``"images"``: minibatches of a split held on device, many steps per dispatch (the chunk
+  runner), optionally data-parallel over a mesh. A run of ``members`` trains several configs
+  that differ only in hparams and seeds as one ``vmap``ped program (PureJaxRL's
+  ``jax.vmap(make_train(config))``): state, keys and hparams carry a leading member axis
+  ``[M]``, the data is shared.
+* ``"graph"``: full-batch steps on a graph; the run has ``replicas`` (``graph.num_runs`` seeds
+  ``seed + r``, each its own edge split and initialisation) that share one jitted step:
+  :meth:`Run.replica` gives replica ``r``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
+from jax.experimental import sparse
 
 from aejax import build
 from aejax.data.base import ArrayDataset
+from aejax.data.edge_split import EdgeSplit, split_edges, training_inputs
 from aejax.train import sharding
 from aejax.train.epochs import DeviceData, make_chunk_runner
 from aejax.train.rng import named_keys, subkey
@@ -38,8 +48,11 @@ class Run:
       config: the run's config (member 0's for a group).
       experiment: the built pieces (member 0's for a group); ``experiments`` holds every member's.
       experiments: one per member (a single run: one).
-      train_ds: the training split on the host.
-      data: the training split on device (split over ``mesh`` when there is one).
+      train_ds: the training data on the host: an
+        :class:`~aejax.data.base.ArrayDataset`, or for a graph run the
+        :class:`~aejax.data.planetoid.Graph`.
+      data: the training data on device: :class:`~aejax.train.epochs.DeviceData` (split over
+        ``mesh`` when there is one), or for a graph run :class:`GraphData`.
       keys: ``{purpose: key}`` (:func:`aejax.train.rng.named_keys`); for a group each is ``[M]``.
       state: the fresh train state (``[M]``-stacked for a group, placed on ``mesh``).
       hparams: ``{name: float32[]}`` (``[M]`` for a group).
@@ -49,6 +62,9 @@ class Run:
       mesh: the data-parallel mesh, or ``None`` on one device.
       state_shardings: the state's shardings on ``mesh`` (``None`` without one).
       members: the number of vmapped members, or ``None`` for a single run.
+      replicas: independent replicas of the run (graph kind: ``graph.num_runs``), else 1.
+      args: ``args(run, state, num_steps, orders) -> tuple``: the runner's arguments.
+      replica_fn: ``replica_fn(r) -> Run`` for replica ``r`` (``None``: the run is replica 0).
     """
 
     config: ml_collections.ConfigDict
@@ -65,14 +81,21 @@ class Run:
     mesh: jax.sharding.Mesh | None = None
     state_shardings: PyTree | None = None
     members: int | None = None
+    replicas: int = 1
+    args: Callable | None = None
+    replica_fn: Callable[[int], Run] | None = None
 
     def runner_args(self, state: TrainState, num_steps: int, orders=None) -> tuple:
-        """The runner's arguments for ``num_steps`` steps from ``state``; ``orders`` (a single
-        run only) are the epoch orders of :class:`aejax.train.epochs.EpochOrders`."""
-        n = jnp.int32(num_steps)
-        if self.members is None:
-            return (state, self.data, self.keys["train"], self.hparams, n, orders)
-        return (state, self.data, self.keys, self.hparams, n)
+        """The runner's arguments for ``num_steps`` steps from ``state`` (a graph run's runner
+        takes one step); ``orders`` (a single run only) are the epoch orders of
+        :class:`aejax.train.epochs.EpochOrders`."""
+        return (self.args or _single_args)(self, state, num_steps, orders)
+
+    def replica(self, r: int) -> Run:
+        """Replica ``r`` of the run (its own data, keys and state; the same step and runner)."""
+        if not 0 <= r < self.replicas:
+            raise IndexError(f"replica {r} of a run with {self.replicas}")
+        return self if self.replica_fn is None else self.replica_fn(r)
 
     def chunk(self, state: TrainState, num_steps: int, orders=None):
         """``(state, metrics)`` after ``num_steps <= chunk_len`` steps in one dispatch."""
@@ -99,6 +122,8 @@ def make_run(
     Raises:
       ConfigError: an invalid config, naming the key.
     """
+    if build.experiment_kind(config) == "graph":
+        return _make_graph_run(config)
     if train_ds is None:
         train_ds = build.load_data(config, "train")
     shape, n = train_ds.info.shape, len(train_ds)
@@ -169,7 +194,7 @@ def _make_group(config, members, train_ds: ArrayDataset) -> Run:
         steps_per_call=settings.steps_per_call,
         binarize=exp.binarize,
         # Never halt inside the chunk: a per-member halt flag makes the chunk loop's predicate
-        # batched, and vmap turns that into a select over the whole state each step (see
+        # batched, and vmap turns that into a select over the whole state each step (its cost:
         # docs/performance.md). The step itself already leaves a member's state unchanged on a
         # non-finite step; the driver counts those steps.
         stop_on_nonfinite=False,
@@ -204,7 +229,93 @@ def _make_group(config, members, train_ds: ArrayDataset) -> Run:
         runner=jax.jit(runner, donate_argnums=(0,)),
         chunk_len=max(1, min(settings.steps_per_call, settings.steps_per_epoch)),
         members=len(exps),
+        args=_group_args,
     )
+
+
+def _single_args(run: Run, state, num_steps: int, orders) -> tuple:
+    return (state, run.data, run.keys["train"], run.hparams, jnp.int32(num_steps), orders)
+
+
+def _group_args(run: Run, state, num_steps: int, orders) -> tuple:
+    del orders
+    return (state, run.data, run.keys, run.hparams, jnp.int32(num_steps))
+
+
+class GraphData(NamedTuple):
+    """A graph replica's data: the training graph's inputs on device and the edge split."""
+
+    inputs: dict  # training_inputs: "graph", "features" (BCOO) or none, targets and weights
+    split: EdgeSplit  # host arrays: train / val / test edges and non-edges
+
+
+def _graph_args(run: Run, state, num_steps: int, orders) -> tuple:
+    del orders
+    if num_steps != 1:
+        raise ValueError("a graph run's runner takes one full-batch step per call")
+    return (state, run.data.inputs, run.keys["train"], run.hparams)
+
+
+def _make_graph_run(config: ml_collections.ConfigDict) -> Run:
+    """The ``"graph"`` kind: replicas ``r`` with seeds ``seed + r`` (Kipf & Welling's 10-run
+    protocol), all of one shape, so the one jitted step compiles once for all of them."""
+    graph = build.load_graph(config)
+    exp = build.build_graph_experiment(config, graph)
+    step_fn = make_train_step(exp.model, exp.objective, exp.tx)
+    runner = jax.jit(step_fn)
+    init_fn = jax.jit(exp.model.init)
+    hparams = build.hparams_as_arrays(exp.hparams)
+
+    def replica(r: int) -> Run:
+        keys = named_keys(exp.seed + r)
+        split = split_edges(
+            graph.edges,
+            graph.num_nodes,
+            subkey(keys["data"], "edge_split"),
+            val_fraction=exp.val_fraction,
+            test_fraction=exp.test_fraction,
+        )
+        inputs = graph_inputs(split, graph)
+        params = init_fn(keys["init"], inputs.get("features"), inputs["graph"])["params"]
+        state = TrainState(
+            step=jnp.zeros((), jnp.int32),
+            params=params,
+            model_state={},
+            opt_state=exp.tx.init(params),
+        )
+        return Run(
+            config=config,
+            experiment=exp,
+            experiments=(exp,),
+            train_ds=graph,
+            data=GraphData(inputs=inputs, split=split),
+            keys=keys,
+            state=state,
+            hparams=hparams,
+            step_fn=step_fn,
+            runner=runner,
+            chunk_len=1,
+            replicas=exp.num_runs,
+            args=_graph_args,
+            replica_fn=replica,
+        )
+
+    return replica(0)
+
+
+def graph_inputs(split: EdgeSplit, graph) -> dict:
+    """:func:`aejax.data.edge_split.training_inputs` on the device, features as a sparse
+    ``BCOO`` matrix."""
+    batch = training_inputs(split, graph.num_nodes, graph.features)
+    features = batch.pop("features", None)
+    batch = jax.tree_util.tree_map(jnp.asarray, batch)
+    if features is not None:
+        rows, cols = np.nonzero(features)  # built on the host: no per-shape compilation
+        indices = jnp.asarray(np.stack([rows, cols], 1).astype(np.int32))
+        batch["features"] = sparse.BCOO(
+            (jnp.asarray(features[rows, cols]), indices), shape=features.shape
+        )
+    return batch
 
 
 def init_state(exp: build.Experiment, image_shape, init_key) -> TrainState:

@@ -43,7 +43,7 @@ def make_train_step(
     vmapped sweep, ``train.on_nonfinite=skip``). Without it the update is applied regardless and
     a caller that sees ``finite`` False must discard the returned state (``train.on_nonfinite=
     stop`` does, and stops): the guard is a select over the whole state that waits for the
-    gradient norm, ~12% of the reference MLP VAE's CPU step.
+    gradient norm (its cost: docs/performance.md).
 
     Metrics are batch means of the objective's terms plus ``loss``, ``aux_loss`` (one extra
     player) or ``aux_loss_<name>`` (several), ``grad_norm`` and ``finite``. Norms of the

@@ -22,7 +22,7 @@ from aejax.train.run import stream_pools
 
 KINDS = ("vae", "cvae", "m2", "ae")
 NUM_CLASS_SAMPLES = 100  # per class, for the CVAE check
-REFERENCE_CLASSIFIER_STEPS = 3000  # batch 128: ~6.4 epochs of MNIST, ~98% test accuracy
+REFERENCE_CLASSIFIER_STEPS = 3000  # batch 128: ~6.4 epochs of MNIST (its accuracy: docs/)
 
 
 def evaluate_row(

@@ -175,9 +175,10 @@ def base_config() -> ml_collections.ConfigDict:
     c.train.keep_checkpoints = 3
     c.train.steps_per_call = 500  # steps per dispatch (lax.scan); capped at one epoch
     # Steps unrolled per iteration of that scan. XLA:CPU runs convolutions inside a rolled loop
-    # ~10x slower, so conv experiments set it (with a small steps_per_call: compile time grows
-    # with it); MLPs gain nothing from it. Above 1, inactive steps of a short chunk are computed
-    # and discarded (a select, not a lax.cond), so keep log/checkpoint intervals multiples of it.
+    # far slower (docs/performance.md), so conv experiments set it (with a small steps_per_call:
+    # compile time grows with it); MLPs gain nothing from it. Above 1, inactive steps of a short
+    # chunk are computed and discarded (a select, not a lax.cond), so keep log/checkpoint
+    # intervals multiples of it.
     c.train.scan_unroll = 1
     c.train.on_nonfinite = "stop"  # "stop" | "skip"
     c.train.progress = True

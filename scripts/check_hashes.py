@@ -7,7 +7,7 @@ results bitwise unchanged (issue 16, "Same results, bitwise").
 
 A case is one command line (``scripts/train.py`` or ``scripts/sweep.py``) that trains 300 steps
 and sets every leaf of its experiment's flattened config with ``--config.KEY=VALUE``, so that a
-later change of a default in ``aejax/defaults.py`` or ``aejax/build.py`` cannot silently change
+later change of a default in ``aejax/defaults.py`` or ``aejax/build/`` cannot silently change
 the run. ``--record`` builds the command lines from ``experiments/*.py`` as they are now, checks
 that the ``config.json`` each run writes is the intended config, and stores each argument list
 with the ``params_sha256`` of the trained parameters. ``--check`` replays the stored argument

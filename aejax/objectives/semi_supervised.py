@@ -2,7 +2,8 @@
 
 The model is a conditional VAE (``num_classes > 0``) with a classifier q(y|x). Each batch holds
 unlabelled images ``image [B, ...]`` and a batch of the labelled pool ``labelled_image [L, ...]``
-with ``labelled_label [L]`` (see :func:`aejax.train.epochs.gather_batch`).
+with ``labelled_label [L]``: the extra batch stream :data:`LABELLED` (see
+:class:`aejax.types.Stream`).
 
 * labelled: ``Lab(x, y) = -log p(x|y,z) + KL(q(z|x,y) || p(z)) - log p(y)``, p(y) uniform;
 * unlabelled: ``U(x) = sum_y q(y|x) Lab(x, y) - H(q(y|x))``, with the sum over y exact;
@@ -12,11 +13,10 @@ Per unlabelled example the loss is ``U(x_i) + labelled_weight * mean_l Lab(x_l, 
 mean_l CE_l`` with ``labelled_weight = N_l / N`` (the labelled bounds summed over the data set,
 divided by N). Kingma et al. write eq. 9 as ``J + alpha * E_labelled[-log q(y|x)]`` with ``alpha =
 0.1 N``; reimplementations read the product of a data-set sum and a labelled mean differently. The
-default here, built in build.py, is ``alpha = 0.1 N / N_l`` per unlabelled example (60 for 100
+default here (:func:`weights`) is ``alpha = 0.1 N / N_l`` per unlabelled example (60 for 100
 labels of 60,000): the classification loss of each labelled example weighs 0.1 N / N_l times one
-unlabelled bound, as several reimplementations do. Measured on MNIST with 100 labels, 10 epochs,
-Adam 1e-3 (``scripts/family_table.py``'s budget): test error 21.4% with alpha 60 and 21.2% with
-600, against 42.6% with 10 (Adam 3e-4) and 32.4% for the classifier on the 100 labels alone.
+unlabelled bound, as several reimplementations do; on MNIST with 100 labels it beats both a
+smaller alpha and the classifier trained on the labels alone (docs/performance.md).
 
 References:
   Kingma et al., "Semi-Supervised Learning with Deep Generative Models", NeurIPS 2014, eqs. 6-9.
@@ -28,8 +28,12 @@ import math
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
+from aejax.data.semi_supervised import balanced_subset
+from aejax.errors import ConfigError
 from aejax.objectives.elbo import kl_to_prior
+from aejax.objectives.spec import ObjectiveSpec, StreamSpec
 from aejax.types import Array, Batch, HParams, LossTerms, PRNGKey
 
 
@@ -83,4 +87,36 @@ def m2(
     )
 
 
-m2.requires = ("classifier", "labelled_pool")
+def select_labelled(ds, key: PRNGKey, size: int, *, num_classes: int) -> np.ndarray:
+    """The labelled pool: ``size`` training examples whose labels M2 may use, the same number
+    per class (:func:`aejax.data.semi_supervised.balanced_subset`), drawn from ``key``."""
+    if not num_classes or size % num_classes:
+        raise ConfigError(
+            f"data.num_labelled={size} must be a multiple of model.num_classes={num_classes} "
+            "(> 0): the labelled pool has the same number of examples per class"
+        )
+    return balanced_subset(ds.labels, size // num_classes, num_classes, key)
+
+
+def weights(hparams: dict, *, num_examples: int, pools: dict[str, int]) -> dict:
+    """``labelled_weight = N_l / N`` and, when ``alpha`` is 0, Kingma et al.'s ``alpha = 0.1 N``
+    per labelled mean, i.e. ``0.1 N / N_l`` per unlabelled example (see the module docstring)."""
+    n = pools[LABELLED.name]
+    hparams = {**hparams, "labelled_weight": n / num_examples}
+    if not hparams["alpha"]:
+        hparams["alpha"] = 0.1 * num_examples / n
+    return hparams
+
+
+LABELLED = StreamSpec(
+    name="labelled",
+    batch_size_key="data.labelled_batch_size",
+    pool_size_key="data.num_labelled",
+    select=select_labelled,
+    context=("model.num_classes",),
+)
+OBJECTIVES = {
+    "m2": ObjectiveSpec(
+        fn=m2, hparams=("alpha",), networks=("classifier",), streams=(LABELLED,), derive=weights
+    )
+}

@@ -126,9 +126,8 @@ def compute_all(
     and ``num_test`` test combinations (MIG and modularity use the training part). The BetaVAE
     score uses ``num_train // 10`` training and ``num_test // 10`` evaluation points of 64 pairs;
     the FactorVAE score as many votes of 64-image batches plus ``num_train // 2`` images for the
-    variances. At the defaults that is 15,000 + 192,000 + 101,000 encoded images; with the demo
-    MLP encoder at resolution 32 and 10 latents the whole call took 72 s on 2 shared, busy CPU
-    cores (DCI's forests 33 s, rendering and encoding the BetaVAE pairs 15 s).
+    variances. At the defaults that is 15,000 + 192,000 + 101,000 encoded images (how long that
+    takes: docs/performance.md).
 
     Args:
       representation_fn: images ``float32[N, H, W, 1]`` in [0, 1] -> codes ``[N, D]`` (e.g.

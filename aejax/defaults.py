@@ -118,7 +118,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.objective.beta = 1.0  # elbo: KL weight; beta_tcvae: total-correlation weight
     c.objective.gamma = 10.0  # factor_vae: weight of the total-correlation term; capacity_vae
     c.objective.lam = 1.0  # wae_gan / aae: weight of the adversarial term; wae_mmd: of the MMD
-    c.objective.alpha = 0.0  # m2: weight of -log q(y|x) on labelled data; 0 = 0.1 * N / N_labelled
+    c.objective.alpha = 0.1  # m2: weight of the labelled mean of -log q(y|x) (Kingma et al.'s)
     # elbo: KL schedule (static kind) and free bits (Kingma et al. 2016).
     c.objective.kl_schedule = "constant"  # static: "constant" | "linear" | "cyclical"
     c.objective.kl_warmup_steps = 10000  # linear: KL weight rises 0 -> 1 over this many steps

@@ -10,13 +10,27 @@ with ``labelled_label [L]``: the extra batch stream :data:`LABELLED` (see
 * classification: ``-log q(y|x)`` on the labelled batch, weighted by ``alpha``.
 
 Per unlabelled example the loss is ``U(x_i) + labelled_weight * mean_l Lab(x_l, y_l) + alpha *
-mean_l CE_l`` with ``labelled_weight = N_l / N`` (the labelled bounds summed over the data set,
-divided by N). Kingma et al. write eq. 9 as ``J + alpha * E_labelled[-log q(y|x)]`` with ``alpha =
-0.1 N``; reimplementations read the product of a data-set sum and a labelled mean differently. The
-default here (:func:`weights`) is ``alpha = 0.1 N / N_l`` per unlabelled example (60 for 100
-labels of 60,000): the classification loss of each labelled example weighs 0.1 N / N_l times one
-unlabelled bound, as several reimplementations do; on MNIST with 100 labels it beats both a
-smaller alpha and the classifier trained on the labels alone (docs/performance.md).
+mean_l CE_l`` with ``labelled_weight = N_l / N`` and ``alpha = 0.1`` by default: Kingma et al.'s
+weighting, exactly as their reference code applies it. The derivation from the sampling the
+trainer does:
+
+* Kingma et al.'s objective over a data set of ``N`` images of which ``N_l`` are labelled is
+  ``J = sum_unlabelled U + sum_labelled Lab + alpha_ref * (N / N_l) * sum_labelled CE`` with
+  ``alpha_ref = 0.1`` (eq. 9, ``alpha = 0.1 N`` on the labelled *mean*, which is what their code's
+  per-labelled-example weight ``alpha * n_total / n_labelled`` is), divided by ``N``. Per
+  labelled example its classification term weighs ``0.1 N / N_l`` times one unlabelled bound.
+* The trainer draws, every step, ``B`` unlabelled images from the ``N`` (each once per epoch) and
+  ``L`` labelled ones uniformly without replacement from the pool of ``N_l``
+  (:func:`aejax.train.epochs.stream_batch`), and minimises the batch mean of the loss above. Its
+  expectation is ``mean_n U + (N_l / N) mean_labelled Lab + alpha * mean_labelled CE``, which is
+  ``J / N`` exactly when ``alpha = alpha_ref = 0.1``: over one epoch of ``N / B`` steps a labelled
+  example is drawn ``(N / B) (L / N_l)`` times with weight ``alpha / L`` each, against one draw
+  with weight ``1 / B`` for an unlabelled image, a ratio of ``alpha N / N_l``.
+
+Other weightings are a config choice (``objective.alpha``): ``alpha = 0.1 N / N_l`` (60 for 100
+labels of 60,000, aejax's default before 2026-12 and what several reimplementations use) weighs
+each labelled example ``N / N_l`` times more than the reference; ``objective.alpha = 0`` still
+selects it, for old command lines, with a one-line note.
 
 References:
   Kingma et al., "Semi-Supervised Learning with Deep Generative Models", NeurIPS 2014, eqs. 6-9.
@@ -25,6 +39,7 @@ References:
 from __future__ import annotations
 
 import math
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -98,13 +113,25 @@ def select_labelled(ds, key: PRNGKey, size: int, *, num_classes: int) -> np.ndar
     return balanced_subset(ds.labels, size // num_classes, num_classes, key)
 
 
+REFERENCE_ALPHA = 0.1  # Kingma et al.'s alpha (their reference code), see the module docstring
+# objective.alpha = 0 meant ``0.1 N / N_l`` before the reference weighting became the default.
+LEGACY_ALPHA_NOTE = (
+    "note: objective.alpha=0 selects the old M2 weighting alpha = 0.1 N / N_l = {alpha:g} "
+    "(each labelled example {ratio:g}x Kingma et al.'s); the default is now their alpha = 0.1"
+)
+
+
 def weights(hparams: dict, *, num_examples: int, pools: dict[str, int]) -> dict:
-    """``labelled_weight = N_l / N`` and, when ``alpha`` is 0, Kingma et al.'s ``alpha = 0.1 N``
-    per labelled mean, i.e. ``0.1 N / N_l`` per unlabelled example (see the module docstring)."""
+    """``labelled_weight = N_l / N``; ``alpha`` as configured (the default 0.1 is Kingma et al.'s
+    reference weighting; 0 selects the old ``0.1 N / N_l`` with a note on stderr)."""
     n = pools[LABELLED.name]
     hparams = {**hparams, "labelled_weight": n / num_examples}
     if not hparams["alpha"]:
-        hparams["alpha"] = 0.1 * num_examples / n
+        hparams["alpha"] = REFERENCE_ALPHA * num_examples / n
+        print(
+            LEGACY_ALPHA_NOTE.format(alpha=hparams["alpha"], ratio=num_examples / n),
+            file=sys.stderr,
+        )
     return hparams
 
 

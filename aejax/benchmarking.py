@@ -125,8 +125,8 @@ def paired_fractions(
 ) -> list[float]:
     """Each epoch's step rate as a fraction of the matmul rate measured right after it.
 
-    The speed of a shared or virtual machine drifts from one second to the next (on the 2-core
-    VMs this project runs on, the CPU time of identical epochs varies by up to 40%), so the best
+    The speed of a shared or virtual machine drifts from one second to the next (on the VMs this
+    project runs on, by how much: docs/performance.md), so the best
     matmul sample of a run and its median epoch can come from different phases. Pairing each
     epoch with the matmul rate of the moment puts both under the same conditions, as the JAX /
     PyTorch comparison pairs alternating epochs.

@@ -118,7 +118,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.objective.beta = 1.0  # elbo: KL weight; beta_tcvae: total-correlation weight
     c.objective.gamma = 10.0  # factor_vae: weight of the total-correlation term; capacity_vae
     c.objective.lam = 1.0  # wae_gan / aae: weight of the adversarial term; wae_mmd: of the MMD
-    c.objective.alpha = 0.0  # m2: weight of -log q(y|x) on labelled data; 0 = 0.1 * N / N_labelled
+    c.objective.alpha = 0.1  # m2: weight of the labelled mean of -log q(y|x) (Kingma et al.'s)
     # elbo: KL schedule (static kind) and free bits (Kingma et al. 2016).
     c.objective.kl_schedule = "constant"  # static: "constant" | "linear" | "cyclical"
     c.objective.kl_warmup_steps = 10000  # linear: KL weight rises 0 -> 1 over this many steps
@@ -175,9 +175,10 @@ def base_config() -> ml_collections.ConfigDict:
     c.train.keep_checkpoints = 3
     c.train.steps_per_call = 500  # steps per dispatch (lax.scan); capped at one epoch
     # Steps unrolled per iteration of that scan. XLA:CPU runs convolutions inside a rolled loop
-    # ~10x slower, so conv experiments set it (with a small steps_per_call: compile time grows
-    # with it); MLPs gain nothing from it. Above 1, inactive steps of a short chunk are computed
-    # and discarded (a select, not a lax.cond), so keep log/checkpoint intervals multiples of it.
+    # far slower (docs/performance.md), so conv experiments set it (with a small steps_per_call:
+    # compile time grows with it); MLPs gain nothing from it. Above 1, inactive steps of a short
+    # chunk are computed and discarded (a select, not a lax.cond), so keep log/checkpoint
+    # intervals multiples of it.
     c.train.scan_unroll = 1
     c.train.on_nonfinite = "stop"  # "stop" | "skip"
     c.train.progress = True

@@ -127,40 +127,19 @@ def run_benchmark(args: argparse.Namespace) -> dict:
     import numpy as np
 
     from aejax import benchmarking as bm
-    from aejax import build
-    from aejax.train.epochs import make_chunk_runner
-    from aejax.train.loop import device_data, init_state
-    from aejax.train.rng import named_keys
+    from aejax.train.run import make_run
     from aejax.train.state import params_sha256
-    from aejax.train.step import make_train_step
 
     config = load_config(args.config)
     config.train.num_steps, config.train.num_epochs = 0, args.epochs
     config.train.progress = False
-    train_ds = build.load_data(config, "train")
+    config.train.steps_per_call = 2**31 - 1  # one epoch per dispatch (chunks stop at an epoch)
+    # The run the train loop builds for this config, on one device (aejax.train.run.make_run).
+    run = make_run(config, mesh=None)
+    train_ds, exp, keys, state = run.train_ds, run.experiment, run.keys, run.state
     shape = train_ds.info.shape
-    exp = build.build_experiment(config, shape, len(train_ds))
-    batch_size, steps_per_epoch = exp.train.batch_size, exp.train.steps_per_epoch
-    keys = named_keys(exp.seed)
-    state = init_state(exp, shape, keys["init"])
-    # The same step the train loop builds for this config (see aejax.train.loop.train).
-    step_fn = make_train_step(
-        exp.model,
-        exp.objective,
-        exp.tx,
-        keep_state_on_nonfinite=config.train.on_nonfinite == "skip",
-    )
-    run_epoch, chunk = make_chunk_runner(
-        step_fn,
-        num_examples=len(train_ds),
-        batch_size=batch_size,
-        steps_per_call=steps_per_epoch,
-        binarize=exp.binarize,
-        data_key=keys["data"],
-        binarize_key=keys["binarize"],
-    )
-    data = device_data(train_ds)
-    hparams = build.hparams_as_arrays(exp.hparams)
+    step_fn, hparams, chunk = run.step_fn, run.hparams, run.chunk_len
+    batch_size = exp.train.batch_size
     examples_per_epoch = chunk * batch_size
 
     layers = bm.autoencoder_dense_layers(state.params)
@@ -185,7 +164,7 @@ def run_benchmark(args: argparse.Namespace) -> dict:
     jax_times, jax_losses, rss_jax = [], [], None
     for epoch in range(args.epochs):
         start = time.perf_counter()
-        state, metrics = run_epoch(state, data, keys["train"], hparams, jnp.int32(chunk))
+        state, metrics = run.chunk(state, chunk)
         loss = np.asarray(jax.device_get(metrics["loss"]))  # what the train loop fetches too
         jax.block_until_ready(state)
         jax_times.append(time.perf_counter() - start)

@@ -1,20 +1,26 @@
 """Records and checks the hashes of fixed training runs, so that a redesign can show that it leaves
 results bitwise unchanged (issue 16, "Same results, bitwise").
 
-  python scripts/check_hashes.py --record   # run every case, write docs/redesign_hashes.json
-  python scripts/check_hashes.py [--check]  # rerun the recorded command lines, compare hashes
-      [--only vae_mnist,vgae_cora] [--workdir DIR]
+  python scripts/check_hashes.py --record   # run every case, store this machine's hashes
+  python scripts/check_hashes.py [--check]  # rerun this machine's command lines, compare hashes
+      [--only vae_mnist,vgae_cora] [--workdir DIR] [--repo CHECKOUT]
 
 A case is one command line (``scripts/train.py`` or ``scripts/sweep.py``) that trains 300 steps
 and sets every leaf of its experiment's flattened config with ``--config.KEY=VALUE``, so that a
-later change of a default in ``aejax/defaults.py`` or ``aejax/build.py`` cannot silently change
+later change of a default in ``aejax/defaults.py`` or ``aejax/build/`` cannot silently change
 the run. ``--record`` builds the command lines from ``experiments/*.py`` as they are now, checks
 that the ``config.json`` each run writes is the intended config, and stores each argument list
 with the ``params_sha256`` of the trained parameters. ``--check`` replays the stored argument
 lists, not the current config files (the redesign changes those), prints one line per case,
 ``same`` or ``DIFFERENT (expected X, got Y)``, and exits 1 if a hash differs or a command fails.
-Hashes are bitwise, so compare on the CPU model and jax version they were recorded with (both are
-in the JSON).
+
+Hashes are bitwise, and XLA compiles for the host's instruction set, so the JSON holds one record
+per machine, keyed by its CPU signature (model name, family, model, SIMD extensions) and jax
+version (:func:`machine_key`). ``--record`` replaces the current machine's record and keeps the
+others; ``--check`` compares against the current machine's record and refuses, in one line, when
+there is none. On a new machine, record at the pre-redesign commit first, from a worktree of it:
+``--record --repo DIR`` runs that checkout's scripts, experiments and aejax, and stores the record
+in this checkout's JSON.
 """
 
 from __future__ import annotations
@@ -34,7 +40,8 @@ import tempfile
 import time
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-# This checkout's aejax and experiments/, whichever aejax is installed.
+# This checkout's aejax and experiments/, whichever aejax is installed (--repo puts another
+# checkout in front).
 sys.path.insert(0, str(REPO))
 
 HASHES = REPO / "docs" / "redesign_hashes.json"
@@ -51,9 +58,12 @@ ABOUT = (
     "changed defaults cannot change the run. `python scripts/check_hashes.py --check` reruns "
     "these exact command lines and prints `same` or `DIFFERENT` per case (exit status 1 if any "
     "differs): all `same` proves that the code still trains these models to bitwise the same "
-    "parameters. Hashes are bitwise, so the proof holds on the machine type and jax version "
-    "under `recorded`; elsewhere, first rerun --record at the old commit."
+    "parameters. Hashes are bitwise, so each record under `machines` holds for the CPU signature "
+    "and jax version of its key (`recorded` says more about it); --check uses the current "
+    "machine's record. On another machine, first run --record at the pre-redesign commit."
 )
+# The CPU facts that decide what XLA compiles (besides the jax version), in a machine's key.
+SIGNATURE = ("model name", "cpu family", "model", "simd")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -200,26 +210,27 @@ class CaseFailed(Exception):
     pass
 
 
-def _env() -> dict:
+def _env(code: pathlib.Path = REPO) -> dict:
+    """The runs' environment: ``code`` (the checkout that runs) first on the import path."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
-    shared = REPO.parent / "shared" / "data"
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(code), env.get("PYTHONPATH")) if p)
+    shared = code.parent / "shared" / "data"
     if shared.exists():
         env.setdefault("AEJAX_DATA_DIR", str(shared))
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     return env
 
 
-def run_entry(name: str, entry: dict, root: pathlib.Path) -> dict:
-    """Runs one recorded command line in ``root/<name>``; returns its hashes, wall time and the
-    differences of the written config from the asked one."""
+def run_entry(name: str, entry: dict, root: pathlib.Path, code: pathlib.Path = REPO) -> dict:
+    """Runs one recorded command line of checkout ``code`` in ``root/<name>``; returns its hashes,
+    wall time and the differences of the written config from the asked one."""
     workdir = root / name
     argv = [a.replace(WORKDIR, str(workdir)) for a in entry["argv"]]
     log = root / f"{name}.log"
     t0 = time.perf_counter()
     with log.open("w") as out:
         proc = subprocess.run(
-            [sys.executable, *argv], cwd=REPO, env=_env(), stdout=out, stderr=subprocess.STDOUT
+            [sys.executable, *argv], cwd=code, env=_env(code), stdout=out, stderr=subprocess.STDOUT
         )
     wall = time.perf_counter() - t0
     if proc.returncode:
@@ -289,9 +300,9 @@ def cpu_description() -> dict:
     return out
 
 
-def machine() -> dict:
-    """CPU model, library versions and devices (queried in a child: the parent never holds a
-    device the runs need)."""
+def machine(code: pathlib.Path = REPO) -> dict:
+    """CPU model, library versions, devices (queried in a child: the parent never holds a device
+    the runs need) and the commit of checkout ``code``, whose scripts run."""
     import flax
     import jax
     import jaxlib
@@ -301,16 +312,16 @@ def machine() -> dict:
     cpu = cpu_description()
     devices = subprocess.run(
         [sys.executable, "-c", "import jax; print(jax.devices())"],
-        env=_env(),
+        env=_env(code),
         capture_output=True,
         text=True,
     ).stdout.strip()
     commit = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True
+        ["git", "rev-parse", "HEAD"], cwd=code, capture_output=True, text=True
     ).stdout.strip()
     dirty = subprocess.run(
         ["git", "status", "--porcelain", "--", "aejax", "experiments", *TRAIN_SCRIPTS],
-        cwd=REPO,
+        cwd=code,
         capture_output=True,
         text=True,
     ).stdout.strip()
@@ -328,7 +339,30 @@ def machine() -> dict:
         "numpy": numpy.__version__,
         "devices": devices,
         "XLA_FLAGS": os.environ.get("XLA_FLAGS", ""),
-        "AEJAX_DATA_DIR": _env().get("AEJAX_DATA_DIR", ""),
+        "AEJAX_DATA_DIR": _env(code).get("AEJAX_DATA_DIR", ""),
+    }
+
+
+def machine_key(recorded: dict) -> str:
+    """The key of a record in ``machines``, from its ``recorded`` facts: the CPU signature (model
+    name, family, model, SIMD extensions) and the jax version, e.g. ``AMD EPYC, family 25 model
+    1, simd fma avx avx2, jax 0.10.2``."""
+    cpu = {k: recorded.get("cpu", {}).get(k, "?") for k in SIGNATURE}
+    return (
+        f"{cpu['model name']}, family {cpu['cpu family']} model {cpu['model']}, "
+        f"simd {cpu['simd'] or 'none'}, jax {recorded.get('jax', '?')}"
+    )
+
+
+def machine_records(stored: dict | None) -> dict:
+    """``{machine key: {"recorded": ..., "cases": ...}}`` from the JSON, including a file of the
+    one-machine form written before there were several (``recorded`` and ``cases`` at the top)."""
+    if not stored:
+        return {}
+    if "machines" in stored:
+        return dict(stored["machines"])
+    return {
+        machine_key(stored["recorded"]): {"recorded": stored["recorded"], "cases": stored["cases"]}
     }
 
 
@@ -351,16 +385,31 @@ def main() -> int:
     p.add_argument("--only", help="comma-separated case names (default: all)")
     p.add_argument("--workdir", help="parent of the runs' workdirs (default: a temporary one)")
     p.add_argument("--hashes", default=str(HASHES), help="the JSON file of recorded hashes")
+    p.add_argument(
+        "--repo",
+        default=str(REPO),
+        help="the checkout whose scripts, experiments and aejax run (default: this one); record "
+        "at the pre-redesign commit with a worktree of it",
+    )
     args = p.parse_args()
 
+    code = pathlib.Path(args.repo).resolve()
+    if code != REPO:
+        sys.path.insert(0, str(code))  # its experiments/ (and aejax) build the command lines
     path = pathlib.Path(args.hashes)
-    recorded = json.loads(path.read_text()) if path.exists() else None
+    records = machine_records(json.loads(path.read_text()) if path.exists() else None)
+    info = machine(code)
+    key = machine_key(info)
     if args.record:
         names = _select(args.only, CASES)
         entries = {n: build_entry(n) for n in names}
     else:
-        if recorded is None:
-            sys.exit(f"error: {path} does not exist; run --record first")
+        if key not in records:
+            sys.exit(
+                f"error: {path} holds no hashes for this machine ({key}); record them at the "
+                "pre-redesign commit with --record (see docs/redesign_hashes.md)"
+            )
+        recorded = records[key]
         names = _select(args.only, recorded["cases"])
         entries = {n: recorded["cases"][n] for n in names}
 
@@ -370,13 +419,12 @@ def main() -> int:
     if taken:  # a run would resume there and train nothing: the check would prove nothing
         sys.exit(f"error: {', '.join(str(root / n) for n in taken)} exist; use a fresh --workdir")
 
-    info = machine()
     load_start = os.getloadavg()[0]  # the wall times mean little on a busy machine
     if not args.record:
         was = recorded["recorded"]
-        for key in ("cpu", "cpu_count", "jax", "jaxlib", "devices", "XLA_FLAGS"):
-            if was.get(key) != info[key]:
-                print(f"note: recorded with {key} {was.get(key)!r}, this machine has {info[key]!r}")
+        for fact in ("cpu", "cpu_count", "jaxlib", "devices", "XLA_FLAGS"):
+            if was.get(fact) != info[fact]:
+                print(f"note: recorded with {fact} {was.get(fact)!r}, here {info[fact]!r}")
     failed = 0
     results = {}
     try:
@@ -385,7 +433,7 @@ def main() -> int:
             if sys.stdout.isatty():
                 print(f"{name}: running ...", end="\r", flush=True)
             try:
-                result = run_entry(name, entry, root)
+                result = run_entry(name, entry, root, code)
             except CaseFailed as e:
                 print(f"{name}: FAILED ({e})", flush=True)
                 failed += 1
@@ -414,12 +462,9 @@ def main() -> int:
         if failed:
             print(f"{failed} case(s) failed; {path} left unchanged")
             return 1
-        out = recorded if recorded is not None else {}
-        out["about"] = ABOUT
-        out["command"] = "python scripts/check_hashes.py --check"
         info["load_average_1min"] = {"start": load_start, "end": os.getloadavg()[0]}
-        out["recorded"] = info
-        cases = out.setdefault("cases", {})
+        # --only re-records some cases: the machine's other cases stay.
+        cases = dict(records.get(key, {}).get("cases", {}))
         for name in names:
             r = results[name]
             cases[name] = {
@@ -430,9 +475,14 @@ def main() -> int:
                 "unset_keys": entries[name]["unset_keys"],
                 "argv": entries[name]["argv"],
             }
-        out["cases"] = {n: cases[n] for n in CASES if n in cases}
+        records[key] = {"recorded": info, "cases": {n: cases[n] for n in CASES if n in cases}}
+        out = {
+            "about": ABOUT,
+            "command": "python scripts/check_hashes.py --check",
+            "machines": records,
+        }
         path.write_text(json.dumps(out, indent=2) + "\n")
-        print(f"wrote {path}")
+        print(f"wrote {path} (machine: {key})")
         return 0
     print(
         f"{len(names) - failed} of {len(names)} cases same" + (f", {failed} not" if failed else "")

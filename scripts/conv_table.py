@@ -93,50 +93,34 @@ def _run(dataset: str, variant: str, data_cache: dict) -> dict:
 
     from aejax import build
     from aejax.evaluation import likelihood
-    from aejax.train.epochs import make_batch_fn, make_chunk_runner
-    from aejax.train.loop import device_data, init_state
-    from aejax.train.rng import named_keys
+    from aejax.train.epochs import make_batch_fn
+    from aejax.train.run import make_run
     from aejax.train.state import count_params
-    from aejax.train.step import make_train_step
 
     config = _config(dataset, variant)
     if dataset not in data_cache:
         data_cache[dataset] = (build.load_data(config, "train"), build.load_data(config, "test"))
     train, test = data_cache[dataset]
-    exp = build.build_experiment(config, train.info.shape, len(train))
-    keys = named_keys(exp.seed)
-    state = init_state(exp, train.info.shape, keys["init"])
-    step = make_train_step(exp.model, exp.objective, exp.tx)
-    data = device_data(train)
-    hparams = build.hparams_as_arrays(exp.hparams)
+    run = make_run(config, train_ds=train, mesh=None)  # one device, as the table reports
+    exp, keys, state = run.experiment, run.keys, run.state
 
     batch = make_batch_fn(len(train), BATCH, exp.binarize, keys["data"], keys["binarize"])(
-        data, jax.numpy.int32(0)
+        run.data, jax.numpy.int32(0)
     )
-    cost = jax.jit(step).lower(state, batch, keys["train"], hparams).compile().cost_analysis()
+    lowered = jax.jit(run.step_fn).lower(state, batch, keys["train"], run.hparams)
+    cost = lowered.compile().cost_analysis()
     cost = cost[0] if isinstance(cost, list) else cost
     flops = float(cost["flops"]) / BATCH
 
-    run_chunk, chunk = make_chunk_runner(
-        step,
-        num_examples=len(train),
-        batch_size=BATCH,
-        steps_per_call=exp.train.steps_per_call,
-        binarize=exp.binarize,
-        data_key=keys["data"],
-        binarize_key=keys["binarize"],
-        unroll=exp.train.scan_unroll,
-    )
     t0 = time.perf_counter()
-    compiled = run_chunk.lower(state, data, keys["train"], hparams, jax.numpy.int32(chunk))
-    compiled = compiled.compile()
+    compiled = run.runner.lower(*run.runner_args(state, run.chunk_len)).compile()
     compile_s = time.perf_counter() - t0
     load_before = os.getloadavg()[0]
     t0 = time.perf_counter()
     done, losses = 0, []
     while done < exp.train.num_steps:
-        n = min(chunk, exp.train.num_steps - done)
-        state, metrics = compiled(state, data, keys["train"], hparams, jax.numpy.int32(n))
+        n = min(run.chunk_len, exp.train.num_steps - done)
+        state, metrics = compiled(*run.runner_args(state, n))
         metrics = jax.device_get(metrics)
         if not metrics["finite"][metrics["active"]].all():
             raise RuntimeError(f"{dataset}/{variant}: non-finite loss during training")

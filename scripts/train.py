@@ -25,19 +25,14 @@ flags.mark_flags_as_required(["config", "workdir"])
 
 def main(argv: list[str]) -> None:
     del argv
-    from aejax.graph.build import is_graph_config
     from aejax.train.preemption import raise_if_stopped
     from aejax.train.sharding import initialize_distributed
 
     if initialize_distributed():  # AEJAX_MULTIHOST=1: one process per host (launch_tpu.sh)
         console_on_first_process_only()
-    config = experiment_config(_CONFIG)
-    if is_graph_config(config):  # GAE/VGAE: full-batch graph trainer
-        from aejax.graph.train import train_graph as train
-    else:
-        from aejax.train.loop import train
+    from aejax import kinds
 
-    summary = train(config, _WORKDIR.value)
+    summary = kinds.train(experiment_config(_CONFIG), _WORKDIR.value)  # the config kind's driver
     raise_if_stopped(summary)  # SIGTERM / Ctrl-C: one line on stdout, exit 0
     if summary.get("steps_this_session") == 0:
         print(

@@ -12,7 +12,7 @@ from conftest import REPO, tiny_config
 
 from aejax import benchmarking as bm
 from aejax import build
-from aejax.train.loop import init_state
+from aejax.train.run import init_state
 from aejax.train.step import make_train_step
 
 # A tiny MLP 6 -> 4 -> 3 -> 2; the first layer reads the data.

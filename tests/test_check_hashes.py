@@ -6,11 +6,12 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
+import subprocess
 import sys
 
 import pytest
 from absl import flags
-from conftest import REPO
+from conftest import PYTHON, REPO, script_env
 from ml_collections import config_flags
 
 
@@ -138,13 +139,54 @@ def test_format_value_writes_what_the_flag_parsers_read_back(script):
 
 def test_recorded_hashes_file_is_complete(script):
     path = REPO / "docs" / "redesign_hashes.json"
-    recorded = json.loads(path.read_text())
-    assert "--check" in recorded["command"]
-    assert set(recorded["cases"]) == set(script.CASES)
-    for name, entry in recorded["cases"].items():
-        assert entry["argv"][0] in script.TRAIN_SCRIPTS, name
-        assert script.WORKDIR in entry["argv"], name
-        assert f"--config.train.num_steps={script.STEPS}" in entry["argv"], name
-        assert entry["hashes"], name
-        assert all(re.fullmatch(r"[0-9a-f]{64}", h) for h in entry["hashes"].values()), name
-    assert len(recorded["cases"]["sweep_vae_mnist"]["hashes"]) == 4
+    stored = json.loads(path.read_text())
+    assert "--check" in stored["command"]
+    assert stored["machines"]
+    for key, record in stored["machines"].items():
+        assert key == script.machine_key(record["recorded"])  # --check finds it by its facts
+        assert set(record["cases"]) == set(script.CASES), key
+        for name, entry in record["cases"].items():
+            assert entry["argv"][0] in script.TRAIN_SCRIPTS, name
+            assert script.WORKDIR in entry["argv"], name
+            assert f"--config.train.num_steps={script.STEPS}" in entry["argv"], name
+            assert entry["hashes"], name
+            assert all(re.fullmatch(r"[0-9a-f]{64}", h) for h in entry["hashes"].values()), name
+        assert len(record["cases"]["sweep_vae_mnist"]["hashes"]) == 4
+
+
+def _recorded(simd: str, jax_version: str = "0.10.2") -> dict:
+    cpu = {"model name": "AMD EPYC", "cpu family": "25", "model": "1", "stepping": "1"}
+    return {"cpu": {**cpu, "simd": simd}, "jax": jax_version, "cpu_count": 2}
+
+
+def test_machine_key_separates_what_changes_the_compiled_code(script):
+    base = script.machine_key(_recorded("fma avx avx2"))
+    assert base == "AMD EPYC, family 25 model 1, simd fma avx avx2, jax 0.10.2"
+    assert script.machine_key(_recorded("fma avx avx2 avx512f")) != base
+    assert script.machine_key(_recorded("fma avx avx2", "0.10.3")) != base
+    # Facts that do not change XLA's code are not in the key.
+    assert script.machine_key({**_recorded("fma avx avx2"), "cpu_count": 16}) == base
+
+
+def test_machine_records_reads_the_one_machine_form(script):
+    old = {"recorded": _recorded("avx2"), "cases": {"vae_mnist": {"hashes": {}}}}
+    records = script.machine_records(old)
+    assert records == {script.machine_key(old["recorded"]): {k: old[k] for k in old}}
+    assert script.machine_records({"machines": records}) == records
+    assert script.machine_records(None) == {}
+
+
+def test_check_refuses_in_one_line_without_a_record_for_this_machine(tmp_path):
+    other = _recorded("none of this machine's", "0.0.0")
+    hashes = tmp_path / "hashes.json"
+    hashes.write_text(json.dumps({"machines": {"elsewhere": {"recorded": other, "cases": {}}}}))
+    proc = subprocess.run(
+        [PYTHON, str(REPO / "scripts" / "check_hashes.py"), "--check", "--hashes", str(hashes)],
+        env=script_env(),
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode != 0 and proc.stdout == ""
+    line = proc.stderr.strip()
+    assert "\n" not in line and "holds no hashes for this machine" in line
+    assert "pre-redesign commit with --record" in line

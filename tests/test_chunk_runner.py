@@ -39,7 +39,7 @@ def _step(bad_step: int):
 
 def _run(unroll: int, bad_step: int, num_steps: int):
     images = jnp.arange(64 * 2 * 2, dtype=jnp.float32).reshape(64, 2, 2, 1) / 256.0
-    data = DeviceData(images=images, labels=jnp.zeros(64, jnp.int32))
+    data = DeviceData(fields={"image": images, "label": jnp.zeros(64, jnp.int32)})
     run, chunk = make_chunk_runner(
         _step(bad_step),
         num_examples=64,
@@ -104,7 +104,7 @@ def test_loop_orders_match_the_orders_a_chunk_draws_itself():
 
 def test_runner_given_orders_reads_the_same_batches():
     images = jnp.arange(64 * 2 * 2, dtype=jnp.float32).reshape(64, 2, 2, 1) / 256.0
-    data = DeviceData(images=images, labels=jnp.zeros(64, jnp.int32))
+    data = DeviceData(fields={"image": images, "label": jnp.zeros(64, jnp.int32)})
     options = dict(num_examples=64, batch_size=8, steps_per_call=6, binarize="none")
     key = jax.random.key(1)
     run, _ = make_chunk_runner(

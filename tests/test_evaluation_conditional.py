@@ -10,7 +10,7 @@ from conftest import tiny_config
 
 from aejax import build
 from aejax.evaluation import classifier, conditional
-from aejax.train.loop import init_state
+from aejax.train.run import init_state
 
 
 def _blobs(n=400, seed=0):

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from planetoid_files import sbm_graph
 
-from aejax.graph import objectives
-from aejax.graph.model import GraphAutoEncoder
-from aejax.graph.split import EdgeSplit, training_inputs
+from aejax.data.edge_split import EdgeSplit, training_inputs
+from aejax.models.graph import GraphAutoEncoder
 from aejax.nn.graph import normalized_adjacency
+from aejax.objectives import graph as objectives
 
 N = 30
 

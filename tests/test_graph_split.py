@@ -6,7 +6,7 @@ import jax
 import numpy as np
 from planetoid_files import sbm_graph
 
-from aejax.graph.split import sample_non_edges, split_edges, training_inputs
+from aejax.data.edge_split import sample_non_edges, split_edges, training_inputs
 
 
 def _pairs(a):

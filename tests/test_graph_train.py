@@ -133,9 +133,9 @@ def test_bad_graph_config_is_one_line(toy_dir, tmp_path):
 
 
 def test_pubmed_sized_graphs_need_sampled_negatives(toy_dir):
+    from aejax.build.graph import build_graph_experiment
     from aejax.data.planetoid import Graph
     from aejax.errors import ConfigError
-    from aejax.graph.build import build_graph_experiment
 
     big = Graph("pubmed", 19717, np.array([[0, 1]], np.int32), None, np.zeros(19717, np.int32), 3)
     with pytest.raises(ConfigError, match="graph.negatives=1"):

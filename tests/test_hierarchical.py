@@ -14,7 +14,8 @@ from aejax.distributions import DiagonalGaussian
 from aejax.models import HierarchicalAutoEncoder
 from aejax.models.hierarchical import precision_weighted
 from aejax.train.logging import read_jsonl
-from aejax.train.loop import init_state, train
+from aejax.train.loop import train
+from aejax.train.run import init_state
 
 LADDER = {"model.ladder.latent_dims": (3,), "model.ladder.hidden": (16,)}
 

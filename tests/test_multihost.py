@@ -21,12 +21,13 @@ CHILD = textwrap.dedent(
     import jax
     from conftest import tiny_config
     from aejax.train import loop
+    from aejax.train import run as run_lib
     placed = []  # the DeviceData the run trained on
-    device_data = loop.device_data
-    loop.device_data = lambda *a, **kw: placed.append(device_data(*a, **kw)) or placed[-1]
+    device_data = run_lib.device_data
+    run_lib.device_data = lambda *a, **kw: placed.append(device_data(*a, **kw)) or placed[-1]
     c = tiny_config(**{"train.num_steps": 8, "train.log_every": 2, "train.checkpoint_every": 8})
     summary = loop.train(c, sys.argv[1])
-    images, labels = placed[0].images, placed[0].labels
+    images, labels = placed[0].fields["image"], placed[0].fields["label"]
     print(json.dumps({"processes": jax.process_count(), "devices": jax.device_count(),
                       "step": summary["step"], "num_examples": images.shape[0],
                       "rows_held": [sum(s.data.shape[0] for s in x.addressable_shards)

@@ -124,7 +124,7 @@ def test_bad_network_options_name_the_key(key, value, match):
 
 def test_batch_norm_state_trains_and_eval_uses_running_averages():
     from aejax.train.epochs import make_batch_fn
-    from aejax.train.loop import device_data, init_state
+    from aejax.train.run import device_data, init_state
     from aejax.train.step import make_train_step
 
     c = tiny_config(**{"model.encoder.norm": "batch", "model.decoder.norm": "batch"})

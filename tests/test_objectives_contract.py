@@ -16,8 +16,8 @@ from conftest import tiny_config
 
 from aejax import build
 from aejax.objectives.regularizers import CORRUPTIONS
-from aejax.train.loop import init_state
 from aejax.train.rng import named_keys
+from aejax.train.run import init_state
 from aejax.train.step import make_train_step
 
 SHAPE = (8, 8, 1)
@@ -94,8 +94,8 @@ def test_cases_cover_every_registered_objective_term_and_corruption():
     covered = {build.OBJECTIVES[_config(c).objective.name] for c in CASES}
     assert covered == set(build.OBJECTIVES.values())
     weights = {k for c in CASES for k, v in CASES[c].items() if v}
-    for _, (_, weight_keys, _, _) in build.EXTRA_TERMS.items():
-        assert any(f"objective.{w}" in weights for w in weight_keys)
+    for term in build.EXTRA_TERMS.values():
+        assert any(f"objective.{w}" in weights for w in term.weights)
     used = {_config(c).objective.corruption for c in CASES}
     assert used == set(CORRUPTIONS)
 

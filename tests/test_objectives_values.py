@@ -20,7 +20,7 @@ from aejax.objectives.kernels import IMQ_SCALES, mmd_unbiased
 from aejax.objectives.kl import free_bits, group_kl, kl_per_dim, kl_summary
 from aejax.objectives.regularizers import bernoulli_kl, corrupt, jacobian_frobenius_sq
 from aejax.objectives.schedules import cyclical, kl_weight, linear_capacity, linear_warmup
-from aejax.train.loop import init_state
+from aejax.train.run import init_state
 
 SHAPE = (8, 8, 1)
 RECON = {"objective.name": "reconstruction"}

@@ -22,7 +22,7 @@ from aejax import build
 from aejax.distributions import DiagonalGaussian, Gaussian, StandardNormal
 from aejax.nn import MLPCritic
 from aejax.objectives.inputs import stream
-from aejax.train.loop import init_state
+from aejax.train.run import init_state
 
 SHAPE = (8, 8, 1)
 LATENT = 3

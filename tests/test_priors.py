@@ -19,8 +19,9 @@ from aejax.distributions import DiagonalGaussian, MixtureOfGaussians, RealNVP, S
 from aejax.errors import ConfigError
 from aejax.objectives.elbo import kl_to_prior
 from aejax.train.checkpoint import Checkpointer
-from aejax.train.loop import init_state, train
+from aejax.train.loop import train
 from aejax.train.rng import named_keys
+from aejax.train.run import init_state
 
 RNG = np.random.default_rng(0)
 IMAGE_SHAPE = (16, 16, 1)

@@ -21,9 +21,11 @@ from aejax import build
 from aejax.errors import CheckpointError, NonFiniteError
 from aejax.train import manifest
 from aejax.train.checkpoint import Checkpointer
-from aejax.train.loop import RESUMABLE_CHANGES, describe_run, init_state, train
+from aejax.train.loop import train
 from aejax.train.restore import load_trained
 from aejax.train.rng import named_keys
+from aejax.train.run import init_state
+from aejax.train.workdir import RESUMABLE_CHANGES, describe_run
 
 SETTINGS = {
     "train.num_steps": 16,

@@ -25,8 +25,9 @@ from conftest import HANG_GUARD_S, PYTHON, REPO, script_env, tiny_config
 from aejax import build
 from aejax.train.checkpoint import Checkpointer
 from aejax.train.logging import read_jsonl
-from aejax.train.loop import init_state, train
+from aejax.train.loop import train
 from aejax.train.rng import named_keys
+from aejax.train.run import init_state
 
 TINY = str(REPO / "tests" / "tiny_experiment.py")
 SETTINGS = {

@@ -11,6 +11,7 @@ from conftest import tiny_config
 from aejax import build
 from aejax.errors import NonFiniteError
 from aejax.train import loop
+from aejax.train import run as run_lib
 from aejax.train.checkpoint import Checkpointer
 from aejax.train.epochs import epoch_permutation
 from aejax.train.rng import named_keys
@@ -29,13 +30,14 @@ def _inject_nan_at_step(monkeypatch, step: int) -> int:
     """Puts a NaN into the example that step ``step`` reads (epoch 0); returns its id."""
     perm = np.asarray(epoch_permutation(named_keys(0)["data"], 0, 512))
     example = int(perm[step * 32 + 5])
-    original = loop.device_data
+    original = run_lib.device_data
 
     def with_nan(*args, **kwargs):
         data = original(*args, **kwargs)
-        return data._replace(images=data.images.at[example, 3, 3, 0].set(np.nan))
+        images = data.images.at[example, 3, 3, 0].set(np.nan)
+        return data._replace(fields={**data.fields, "image": images})
 
-    monkeypatch.setattr(loop, "device_data", with_nan)
+    monkeypatch.setattr(run_lib, "device_data", with_nan)
     return example
 
 
@@ -43,7 +45,7 @@ def _scan_checkpoints(workdir, config) -> list[int]:
     """Restores (and so verifies) every checkpoint and checks every leaf is finite."""
     ds = build.load_data(config, "train")
     exp = build.build_experiment(config, ds.info.shape, len(ds))
-    template = loop.init_state(exp, ds.info.shape, named_keys(0)["init"])
+    template = run_lib.init_state(exp, ds.info.shape, named_keys(0)["init"])
     ckpt = Checkpointer(workdir / "checkpoints")
     steps = ckpt.all_steps()
     for s in steps:

@@ -21,14 +21,15 @@ CHILD = textwrap.dedent(
     from conftest import tiny_config
     from aejax import build
     from aejax.train import epochs, loop, sharding
+    from aejax.train import run as run_lib
     from aejax.train.logging import read_jsonl
     from aejax.train.rng import named_keys
 
     assert jax.device_count() == 8, jax.devices()
     out = pathlib.Path(sys.argv[1])
     placed = []  # the DeviceData each run trained on
-    device_data = loop.device_data
-    loop.device_data = lambda *a, **kw: placed.append(device_data(*a, **kw)) or placed[-1]
+    device_data = run_lib.device_data
+    run_lib.device_data = lambda *a, **kw: placed.append(device_data(*a, **kw)) or placed[-1]
 
     def run(name, **kw):
         c = tiny_config(**{"train.num_steps": 16, "train.log_every": 2,
@@ -41,7 +42,8 @@ CHILD = textwrap.dedent(
         return {k: {"shape": list(x.shape), "spec": list(x.sharding.spec),
                     "shards": sorted([s.index[0].start, s.index[0].stop, s.data.shape[0]]
                                      for s in x.addressable_shards)}
-                for k, x in data._asdict().items() if x is not None}
+                for k, x in {"images": data.fields["image"], "labels": data.fields["label"],
+                             **data.pools}.items()}
 
     one, one_losses = run("one", **{"train.data_parallel": False})
     eight, eight_losses = run("eight")
@@ -60,12 +62,13 @@ CHILD = textwrap.dedent(
     key = named_keys(0)["data"]
     def batches(data):
         batch = jax.jit(epochs.make_batch_fn(500, 32, "dynamic", key, key))(data, jnp.int32(17))
-        part = jax.jit(lambda d: epochs.labelled_batch(d, jnp.int32(5), 8, jnp.int32(1), key,
-                                                        "dynamic", key))(data)
+        part = jax.jit(lambda d: epochs.stream_batch(d, "labelled", jnp.int32(5), 8,
+                                                       jnp.int32(1), key, "dynamic", key))(data)
         return [np.asarray(v) for v in (*batch.values(), *part.values())]
     same_batches = all(
         np.array_equal(a, b) for a, b in zip(
-            batches(device_data(ds, pool)), batches(device_data(ds, pool, sharding.make_mesh())))
+            batches(device_data(ds, {"labelled": pool})),
+            batches(device_data(ds, {"labelled": pool}, sharding.make_mesh())))
     )
     sharding.SHARD_MIN_SIZE = 1  # split every parameter with an axis divisible by 8
     run("resumed", **{"train.num_steps": 8, "train.shard_params": True})

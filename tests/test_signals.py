@@ -27,8 +27,9 @@ from aejax.errors import ConfigError, StoppedBySignal
 from aejax.train import preemption
 from aejax.train.checkpoint import Checkpointer
 from aejax.train.logging import read_jsonl
-from aejax.train.loop import init_state, train
+from aejax.train.loop import train
 from aejax.train.rng import named_keys
+from aejax.train.run import init_state
 
 CHUNK = SETTINGS["train.steps_per_call"]
 TOTAL = SETTINGS["train.num_steps"]

@@ -13,8 +13,9 @@ from conftest import tiny_config
 from aejax import build
 from aejax.errors import ConfigError, NonFiniteError
 from aejax.train.checkpoint import Checkpointer
-from aejax.train.loop import init_state, train
+from aejax.train.loop import train
 from aejax.train.rng import named_keys
+from aejax.train.run import init_state
 from aejax.train.state import params_sha256
 from aejax.train.step import make_train_step
 
@@ -161,7 +162,7 @@ def test_resume_continues_the_same_stream(tmp_path):
 
 
 def test_training_totals_ignore_a_summary_from_beyond_the_resumed_step(tmp_path):
-    from aejax.train.loop import _training_totals
+    from aejax.train.workdir import training_totals as _training_totals
 
     path = tmp_path / "summary.json"
     path.write_text(json.dumps({"step": 50, "steps_this_session": 50, "wall_time_s": 5.0}))

@@ -16,6 +16,10 @@ import numpy as np
 
 from aejax.errors import DataError
 
+# How images are binarised for training: not at all, once at load time (x > 0.5), or resampled
+# per epoch with the intensity as probability (the train loop draws it; see aejax.train.epochs).
+BINARIZE_MODES = ("none", "static", "dynamic")
+
 
 @dataclasses.dataclass(frozen=True)
 class DatasetInfo:
@@ -72,6 +76,12 @@ class ArrayDataset:
             factors=None if self.factors is None else self.factors[sl],
             info=self.info,
         )
+
+    def batch_fields(self) -> dict[str, np.ndarray]:
+        """The per-example arrays a training batch gathers: ``{"image": float32 [N, ...],
+        "label": int32 [N]}`` (labels all 0 when the split has none)."""
+        labels = self.labels if self.labels is not None else np.zeros(len(self), np.int32)
+        return {"image": np.asarray(self.images, np.float32), "label": np.asarray(labels, np.int32)}
 
 
 def validate_images(images: np.ndarray, where: str) -> np.ndarray:

@@ -18,10 +18,11 @@ from aejax.evaluation import classifier, conditional, denoising, likelihood
 from aejax.evaluation.report import Doc
 from aejax.train.restore import load_trained
 from aejax.train.rng import named_keys, subkey
+from aejax.train.run import stream_pools
 
 KINDS = ("vae", "cvae", "m2", "ae")
 NUM_CLASS_SAMPLES = 100  # per class, for the CVAE check
-REFERENCE_CLASSIFIER_STEPS = 3000  # batch 128: ~6.4 epochs of MNIST, ~98% test accuracy
+REFERENCE_CLASSIFIER_STEPS = 3000  # batch 128: ~6.4 epochs of MNIST (its accuracy: docs/)
 
 
 def evaluate_row(
@@ -82,7 +83,7 @@ def evaluate_row(
         predicted = conditional.classifier_predictions(model, variables, images)
         out["test_error"] = classifier.error_rate(predicted, test.labels)
         train = build.load_data(config, "train")
-        pool = build.labelled_pool(config, train)
+        pool = stream_pools(run.experiment, train)["labelled"]
         alone = classifier.train_classifier(
             likelihood.eval_inputs(train.images[pool], run.experiment.binarize, binarize_key),
             train.labels[pool],

@@ -1,10 +1,12 @@
-"""Graph autoencoders (GAE / VGAE, Kipf & Welling 2016) for link prediction on Planetoid graphs.
+"""Graph autoencoders (GAE / VGAE, Kipf & Welling 2016) for link prediction on Planetoid graphs:
+the experiment kind ``"graph"``, its driver and its evaluation.
 
-- :mod:`aejax.graph.split`: the seeded 85/5/10 edge split and the training-graph inputs;
-- :mod:`aejax.graph.model`: GCN encoder + inner-product decoder (Delta or Gaussian posterior);
-- :mod:`aejax.graph.objectives`: weighted reconstruction of the adjacency (dense or with
-  sampled negatives) plus the KL term, per node;
-- :mod:`aejax.graph.build`: config -> objects (the graph counterpart of :mod:`aejax.build`);
-- :mod:`aejax.graph.train`, :mod:`aejax.graph.evaluation`: full-batch training of several seeds,
-  link-prediction AUC/AP and node clustering.
+The pieces live in their layers: the edge split in :mod:`aejax.data.edge_split`, the GCN model in
+:mod:`aejax.models.graph`, the objectives in :mod:`aejax.objectives.graph`, config -> objects in
+:mod:`aejax.build.graph`, and the run (one jitted step shared by ``graph.num_runs`` replicas) in
+:func:`aejax.train.run.make_run`. Here:
+
+- :mod:`aejax.graph.train`: full-batch training of every replica (``train_graph``);
+- :mod:`aejax.graph.evaluation`, :mod:`aejax.graph.evaluate`: link-prediction AUC/AP and node
+  clustering of a trained workdir.
 """

@@ -14,9 +14,9 @@ import numpy as np
 
 from aejax import paths
 from aejax.graph import evaluation
-from aejax.graph.build import build_graph_experiment, load_graph
-from aejax.graph.train import device_inputs, load_run_params, run_split
+from aejax.graph.train import load_run_params
 from aejax.train.restore import load_config
+from aejax.train.run import make_run
 
 METRICS = ("test_auc", "test_ap", "val_auc", "val_ap", "cluster_acc", "cluster_nmi")
 
@@ -24,15 +24,14 @@ METRICS = ("test_auc", "test_ap", "val_auc", "val_ap", "cluster_acc", "cluster_n
 def evaluate_graph(workdir: paths.PathLike) -> dict:
     """Scores every run in ``workdir``; returns (and writes to ``eval.json``) the results."""
     workdir = paths.resolve(workdir)
-    config = load_config(workdir)
-    graph = load_graph(config)
-    exp = build_graph_experiment(config, graph)
-    init_fn, apply_fn = jax.jit(exp.model.init), jax.jit(exp.model.apply)
+    run = make_run(load_config(workdir))
+    exp, graph = run.experiment, run.train_ds
+    apply_fn = jax.jit(exp.model.apply)
     runs = []
-    for r in range(exp.num_runs):
-        split = run_split(exp, graph, r)
-        batch = device_inputs(split, graph)
-        params = load_run_params(workdir, exp, batch, r, init_fn)
+    for r in range(run.replicas):
+        replica = run.replica(r)
+        split, batch = replica.data.split, replica.data.inputs
+        params = load_run_params(workdir, replica, r)
         z = np.asarray(apply_fn({"params": params}, batch.get("features"), batch["graph"]))
         row = {"run": r, "seed": exp.seed + r}
         parts = (("test", split.test, split.test_neg), ("val", split.val, split.val_neg))

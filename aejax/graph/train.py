@@ -1,9 +1,10 @@
 """``train_graph(config, workdir)``: full-batch training of ``graph.num_runs`` seeds.
 
-Run ``r`` uses seed ``seed + r``: its own edge split (``subkey(data key, "edge_split")``), its own
-initialisation (``init`` key) and step noise (``fold_in(train key, step)``), as in Kipf &
-Welling's 10-run protocol. All runs have the same array shapes, so the one jitted train step
-(:func:`aejax.train.step.make_train_step`) compiles once for all of them.
+The run is :func:`aejax.train.run.make_run` of the graph kind: replica ``r`` uses seed
+``seed + r``, its own edge split (``subkey(data key, "edge_split")``), its own initialisation
+(``init`` key) and step noise (``fold_in(train key, step)``), as in Kipf & Welling's 10-run
+protocol. All replicas have the same array shapes, so the one jitted train step compiles once for
+all of them.
 
 Workdir: ``config.json``, ``metrics.jsonl`` (rows with ``run``, ``step`` and the objective's
 terms), ``runs/<r>/params.msgpack`` (final parameters, flax msgpack: no pickle) with
@@ -20,57 +21,17 @@ import json
 import time
 
 import jax
-import jax.numpy as jnp
 import ml_collections
 import numpy as np
 from flax import serialization
-from jax.experimental import sparse
 
-from aejax import build, paths
-from aejax.data.planetoid import Graph
+from aejax import paths
 from aejax.errors import CheckpointError, NonFiniteError
-from aejax.graph.build import GraphExperiment, build_graph_experiment, load_graph
-from aejax.graph.split import EdgeSplit, split_edges, training_inputs
 from aejax.train import preemption
 from aejax.train.logging import MetricWriter
-from aejax.train.loop import _check_same_config
-from aejax.train.rng import named_keys, subkey
-from aejax.train.state import TrainState, params_sha256
-from aejax.train.step import make_train_step
-
-
-def run_split(exp: GraphExperiment, graph: Graph, run: int) -> EdgeSplit:
-    """The edge split of run ``run`` (a function of ``seed + run`` only)."""
-    key = subkey(named_keys(exp.seed + run)["data"], "edge_split")
-    return split_edges(
-        graph.edges,
-        graph.num_nodes,
-        key,
-        val_fraction=exp.val_fraction,
-        test_fraction=exp.test_fraction,
-    )
-
-
-def device_inputs(split: EdgeSplit, graph: Graph) -> dict:
-    """:func:`training_inputs` on the device, features as a sparse ``BCOO`` matrix."""
-    batch = training_inputs(split, graph.num_nodes, graph.features)
-    features = batch.pop("features", None)
-    batch = jax.tree_util.tree_map(jnp.asarray, batch)
-    if features is not None:
-        rows, cols = np.nonzero(features)  # built on the host: no per-shape compilation
-        indices = jnp.asarray(np.stack([rows, cols], 1).astype(np.int32))
-        batch["features"] = sparse.BCOO(
-            (jnp.asarray(features[rows, cols]), indices), shape=features.shape
-        )
-    return batch
-
-
-def init_params(exp: GraphExperiment, batch: dict, run: int, init_fn=None) -> dict:
-    """Fresh parameters of run ``run``; ``init_fn`` is ``jax.jit(exp.model.init)`` when the
-    caller keeps one (one compilation for all runs)."""
-    key = named_keys(exp.seed + run)["init"]
-    init_fn = init_fn or jax.jit(exp.model.init)
-    return init_fn(key, batch.get("features"), batch["graph"])["params"]
+from aejax.train.run import Run, make_run
+from aejax.train.state import params_sha256
+from aejax.train.workdir import check_same_config
 
 
 class _Stopped(Exception):
@@ -99,23 +60,20 @@ def train_graph(config: ml_collections.ConfigDict, workdir: paths.PathLike) -> d
 
 
 def _train_graph(config, workdir: paths.Path, stop: preemption.StopRequest) -> dict:
-    _check_same_config(workdir, config)
+    check_same_config(workdir, config)
     paths.write_text(workdir / "config.json", config.to_json_best_effort(indent=2) + "\n")
-    graph = load_graph(config)
-    exp = build_graph_experiment(config, graph)
-    hparams = build.hparams_as_arrays(exp.hparams)
-    step_fn = jax.jit(make_train_step(exp.model, exp.objective, exp.tx))
-    init_fn = jax.jit(exp.model.init)
+    run = make_run(config)
+    exp, graph = run.experiment, run.train_ds
     writer = MetricWriter(workdir)
     start = time.perf_counter()
     runs = []
     try:
-        for r in range(exp.num_runs):
+        for r in range(run.replicas):
             stop.describe_abort = lambda r=r: (
                 f"interrupted again; stopped at once in run {r}; finished runs are saved in "
                 f"{workdir / 'runs'}; rerun the same command to continue"
             )
-            runs.append(_train_run(exp, graph, r, workdir, step_fn, init_fn, hparams, writer, stop))
+            runs.append(_train_replica(run, r, workdir, writer, stop))
     finally:
         writer.close()
     wall = time.perf_counter() - start
@@ -131,34 +89,28 @@ def _train_graph(config, workdir: paths.Path, stop: preemption.StopRequest) -> d
         * graph.num_nodes
         * sum(not r["reused"] for r in runs)
         / max(wall, 1e-9),
-        "train_compilations": step_fn._cache_size(),
+        "train_compilations": run.runner._cache_size(),
     }
     paths.write_text(workdir / "summary.json", json.dumps(summary, indent=2) + "\n")
     return summary
 
 
-def _train_run(exp, graph, r, workdir, step_fn, init_fn, hparams, writer, stop) -> dict:
+def _train_replica(run: Run, r: int, workdir, writer, stop) -> dict:
+    exp = run.experiment
     run_dir = workdir / "runs" / str(r)
     record = run_dir / "run.json"
     if record.exists():
         done = json.loads(record.read_text())
         if done.get("step") == exp.num_steps:
             return {**done, "reused": True}
-    batch = device_inputs(run_split(exp, graph, r), graph)
-    params = init_params(exp, batch, r, init_fn)
-    state = TrainState(
-        step=jnp.zeros((), jnp.int32),
-        params=params,
-        model_state={},
-        opt_state=exp.tx.init(params),
-    )
-    train_key = named_keys(exp.seed + r)["train"]
+    replica = run.replica(r)
+    state = replica.state
     window: list[dict] = []
     for t in range(exp.num_steps):
         stop.step = t
         if stop.requested is not None:
             raise _Stopped(r, t)
-        state, metrics = step_fn(state, batch, train_key, hparams)
+        state, metrics = replica.chunk(state, 1)
         metrics = jax.device_get(metrics)
         if not metrics["finite"]:
             raise NonFiniteError(
@@ -182,18 +134,16 @@ def _train_run(exp, graph, r, workdir, step_fn, init_fn, hparams, writer, stop) 
     return {**done, "reused": False}
 
 
-def load_run_params(
-    workdir: paths.PathLike, exp: GraphExperiment, batch: dict, run: int, init_fn=None
-) -> dict:
-    """The final parameters of run ``run`` (checked against a fresh init's structure)."""
-    path = paths.resolve(workdir) / "runs" / str(run) / "params.msgpack"
+def load_run_params(workdir: paths.PathLike, replica: Run, r: int) -> dict:
+    """The final parameters of run ``r``, whose replica of the graph run is ``replica``
+    (:meth:`aejax.train.run.Run.replica`), checked against its fresh parameters' structure."""
+    path = paths.resolve(workdir) / "runs" / str(r) / "params.msgpack"
     if not path.exists():
         raise CheckpointError(
             f"{path} is missing; train first (scripts/train.py --workdir "
             f"{workdir}) or lower graph.num_runs"
         )
-    template = init_params(exp, batch, run, init_fn)
     try:
-        return serialization.from_bytes(template, path.read_bytes())
+        return serialization.from_bytes(replica.state.params, path.read_bytes())
     except (ValueError, KeyError, TypeError) as e:
         raise CheckpointError(f"{path} does not match the model in config.json: {e}") from None

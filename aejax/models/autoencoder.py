@@ -7,9 +7,10 @@ and which objective a config selects, not in this class:
   joins the encoder's features just before the posterior head and the latent code just before
   the decoder, so any encoder/decoder network can be conditioned without changing it.
 * ``critic`` is a second player (a discriminator on codes for FactorVAE, WAE-GAN and the
-  adversarial autoencoder). Its parameters live under ``params["critic"]``; the train step
-  updates them with the objective's ``aux_loss`` and its own optimizer, everything else with
-  ``loss`` (see :mod:`aejax.train.step`).
+  adversarial autoencoder). Its parameters live under ``params["critic"]``; those objectives
+  declare it as an extra player (:data:`aejax.objectives.adversarial.CRITIC`), so the train step
+  updates it with the objective's ``aux_loss`` and its own optimizer, everything else with
+  ``loss``.
 * ``classifier`` is q(y|x) (M2's inference network for the label).
 """
 
@@ -21,8 +22,6 @@ import jax.numpy as jnp
 
 from aejax.models.latent import LatentSample
 from aejax.types import Array, Batch, PRNGKey
-
-CRITIC = "critic"  # the params subtree trained by the objective's aux_loss
 
 
 class AutoEncoder(nn.Module):

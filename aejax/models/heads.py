@@ -22,7 +22,8 @@ from aejax.distributions import (
 )
 from aejax.distributions.posteriors import clamp_log_var
 from aejax.models.priors import StandardNormalPrior  # noqa: F401  (its former home)
-from aejax.types import Array
+from aejax.models.spec import PartSpec
+from aejax.types import Array, Option
 
 
 class GaussianPosteriorHead(nn.Module):
@@ -148,3 +149,36 @@ class LogisticMixtureHead(nn.Module):
             log_scale=_pixel_log_scale(log_scale),
             num_bins=self.num_bins,
         )
+
+
+def _gaussian_posterior(latent_dim: int) -> GaussianPosteriorHead:
+    return GaussianPosteriorHead(latent_dim)
+
+
+def _delta_posterior(latent_dim: int) -> DeltaPosteriorHead:
+    return DeltaPosteriorHead(latent_dim)
+
+
+# model.posterior -> spec; ``features``: encoder outputs per latent dimension (mean, log-variance).
+POSTERIORS = {
+    "gaussian": PartSpec(make=_gaussian_posterior, features=2),
+    "delta": PartSpec(make=_delta_posterior, features=1),
+}
+GAUSSIAN_SIGMAS = ("fixed", "shared", "per_pixel")
+# model.likelihood -> spec.
+LIKELIHOODS = {
+    "bernoulli": PartSpec(make=BernoulliHead),
+    "gaussian": PartSpec(
+        make=GaussianHead,
+        options={
+            "sigma": Option("gaussian_sigma", GAUSSIAN_SIGMAS),
+            "fixed_sigma": Option("fixed_sigma", kind="number"),
+        },
+    ),
+    "continuous_bernoulli": PartSpec(make=ContinuousBernoulliHead),
+    "logistic": PartSpec(make=LogisticHead),
+    "logistic_mixture": PartSpec(
+        make=LogisticMixtureHead,
+        options={"num_components": Option("logistic_components", minimum=1)},
+    ),
+}

@@ -16,7 +16,9 @@ import jax.numpy as jnp
 
 from aejax.distributions import DiagonalGaussian, MixtureOfGaussians, RealNVP, StandardNormal
 from aejax.distributions.posteriors import clamp_log_var
-from aejax.types import Array
+from aejax.errors import ConfigError
+from aejax.models.spec import PartSpec
+from aejax.types import Array, Option
 
 
 class StandardNormalPrior(nn.Module):
@@ -113,3 +115,53 @@ class FlowPrior(nn.Module):
                 )
             layers.append({"kernels": tuple(kernels), "biases": tuple(biases)})
         return RealNVP(layers=tuple(layers), latent_dim=d)
+
+
+def _standard_normal(latent_dim: int, image_shape) -> StandardNormalPrior:
+    del image_shape
+    return StandardNormalPrior(latent_dim)
+
+
+def _mixture(latent_dim: int, image_shape, num_components: int) -> MixturePrior:
+    del image_shape
+    return MixturePrior(latent_dim, num_components=num_components)
+
+
+def _vamp(latent_dim: int, image_shape, num_components: int) -> VampPrior:
+    del latent_dim
+    return VampPrior(num_components=num_components, image_shape=tuple(image_shape))
+
+
+def _flow(latent_dim: int, image_shape, num_layers: int, hidden: tuple[int, ...]) -> FlowPrior:
+    del image_shape
+    return FlowPrior(latent_dim, num_layers=num_layers, hidden=hidden)
+
+
+def _check_vamp(*, posterior: str, num_classes: int) -> None:
+    """The pseudo-inputs are encoded without a label, by a Gaussian encoder."""
+    if num_classes:
+        raise ConfigError(
+            "model.prior='vamp' encodes unlabelled pseudo-inputs, but model.num_classes="
+            f"{num_classes} makes the encoder label-conditioned; use model.prior='mixture'"
+        )
+    if posterior != "gaussian":
+        raise ConfigError(
+            f"model.prior='vamp' encodes pseudo-inputs and needs model.posterior='gaussian', got "
+            f"{posterior!r}; use another model.prior"
+        )
+
+
+_COMPONENTS = {"num_components": Option("prior_components", minimum=1)}
+# model.prior -> spec (KL to any but the standard normal is a Monte-Carlo estimate).
+PRIORS = {
+    "standard_normal": PartSpec(make=_standard_normal),
+    "mixture": PartSpec(make=_mixture, options=_COMPONENTS),
+    "vamp": PartSpec(make=_vamp, options=_COMPONENTS, check=_check_vamp),
+    "flow": PartSpec(
+        make=_flow,
+        options={
+            "num_layers": Option("flow_layers", minimum=1),
+            "hidden": Option("flow_hidden", kind="widths"),
+        },
+    ),
+}

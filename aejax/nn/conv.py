@@ -5,8 +5,8 @@ depthwise-separable or dilated). Each resolution may add ``blocks`` residual or 
 blocks, and every hidden layer may be followed by a normalisation and dropout.
 
 The decoder upsamples by nearest-neighbour resize followed by a 3x3 conv by default: on XLA:CPU
-(jaxlib 0.10.2) the gradient of a stride-2 transposed conv runs about 10x slower than resize+conv
-of the same output size, and resize+conv also avoids checkerboard artefacts.
+the gradient of a stride-2 transposed conv runs far slower than resize+conv of the same output
+size (docs/performance.md), and resize+conv also avoids checkerboard artefacts.
 ``upsample="transpose"`` selects 4x4 stride-2 transposed convs instead.
 """
 

@@ -85,9 +85,9 @@ class ConvLSTM(nn.Module):
     just unrolls its state (the forecaster of Shi et al.).
 
     ``unroll`` is the number of time steps per iteration of the compiled loop; 0 (the default)
-    unrolls the whole sequence, because XLA:CPU runs convolutions inside a rolled loop about ten
-    times slower than in straight-line code (see ``train.scan_unroll``). Long sequences may want
-    a small positive value to bound compile time.
+    unrolls the whole sequence, because XLA:CPU runs convolutions inside a rolled loop far slower
+    than in straight-line code (see ``train.scan_unroll``, docs/performance.md). Long sequences
+    may want a small positive value to bound compile time.
     """
 
     features: int

@@ -10,8 +10,8 @@ Shapes are channels-last: ``x: [B, *spatial, C]``; the number of spatial dimensi
 * :class:`ConvTranspose`: a transposed conv, defined as the gradient of the matching conv with
   respect to its input (``lax.conv_transpose(..., transpose_kernel=True)``).
 * :func:`upsample`: x2 along every spatial axis, by a transposed conv or by nearest-neighbour
-  resize then a conv (Odena et al. 2016: no checkerboard artefacts, and on XLA:CPU ~10x faster to
-  differentiate than a stride-2 transposed conv).
+  resize then a conv (Odena et al. 2016: no checkerboard artefacts, and on XLA:CPU much faster to
+  differentiate than a stride-2 transposed conv; docs/performance.md).
 * :class:`Norm` (:data:`NORMS`) and :func:`dropout`, the per-layer options of every network.
 * :class:`ResidualBlock` and :class:`LargeKernelAttentionBlock` (VAN), the :data:`BLOCKS`.
 * :func:`receptive_field`: the receptive field of a stack of convs, in input samples per axis.

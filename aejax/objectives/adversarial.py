@@ -1,8 +1,8 @@
 """Two-player objectives: a critic on latent codes, trained by ``aux_loss`` with its own optimizer.
 
 Each function returns ``LossTerms(loss, terms, aux_loss)``: ``loss`` trains the autoencoder,
-``aux_loss`` trains ``params["critic"]`` (see :mod:`aejax.train.step`). Both players see the same
-batch in the same step; the critic's inputs are ``stop_gradient``-ed codes, and the critic's
+``aux_loss`` trains ``params["critic"]`` (the extra player :data:`CRITIC`). Both players see the
+same batch in the same step; the critic's inputs are ``stop_gradient``-ed codes, and the critic's
 parameters receive no gradient from ``loss`` (the step keeps each player's own gradient).
 
 The critic outputs a logit ``[B]``; ``softplus(-logit)`` is ``-log sigmoid(logit)``, the binary
@@ -20,7 +20,12 @@ import jax
 import jax.numpy as jnp
 
 from aejax.objectives.elbo import kl_to_prior
-from aejax.types import Array, Batch, HParams, LossTerms, PRNGKey
+from aejax.objectives.spec import ObjectiveSpec
+from aejax.types import Array, Batch, HParams, LossTerms, Player, PRNGKey
+
+# The critic: a network on codes, trained by aux_loss with its own Adam (config optimizer.critic)
+# at hparams["critic_learning_rate"].
+CRITIC = Player(name="critic", optimizer="optimizer.critic", lr_key="critic_learning_rate")
 
 
 def permute_dims(key: PRNGKey, z: Array) -> Array:
@@ -69,9 +74,6 @@ def factor_vae(
     )
 
 
-factor_vae.requires = ("critic",)
-
-
 def adversarial_prior_matching(
     model, batch: Batch, key: PRNGKey, hparams: HParams, *, step: Array, train: bool
 ) -> LossTerms:
@@ -102,4 +104,14 @@ def adversarial_prior_matching(
     )
 
 
-adversarial_prior_matching.requires = ("critic",)
+# WAE-GAN and the adversarial autoencoder are one objective (see adversarial_prior_matching).
+_PRIOR_MATCHING = ObjectiveSpec(
+    fn=adversarial_prior_matching, hparams=("lam",), networks=("critic",), players=(CRITIC,)
+)
+OBJECTIVES = {
+    "factor_vae": ObjectiveSpec(
+        fn=factor_vae, hparams=("gamma",), networks=("critic",), players=(CRITIC,)
+    ),
+    "wae_gan": _PRIOR_MATCHING,
+    "aae": _PRIOR_MATCHING,
+}

@@ -68,5 +68,3 @@ def bind(fn: Callable, **options) -> Callable:
 def _inherit(new: Callable, old: Callable) -> None:
     new.__name__ = getattr(old, "__name__", "objective")
     new.__doc__ = old.__doc__
-    if hasattr(old, "requires"):
-        new.requires = old.requires

@@ -3,7 +3,8 @@
 beta-TCVAE splits the KL into index-code mutual information, total correlation and
 dimension-wise KL, each with its own weight; ``log q(z)`` and ``log prod_j q(z_j)`` are estimated
 from the batch with minibatch weighted (``mws``) or stratified (``mss``) sampling, which need the
-dataset size ``N`` (``hparams["dataset_size"]``, filled in by build.py).
+dataset size ``N`` (``hparams["dataset_size"]``, filled in from the training split by
+:func:`_with_dataset_size`).
 
 DIP-VAE pushes the covariance of the aggregate posterior towards the identity: DIP-VAE-I uses
 ``Cov[mu(x)]``, DIP-VAE-II ``Cov[mu(x)] + E[diag sigma^2(x)]``. Batch statistics are repeated
@@ -25,8 +26,10 @@ import math
 import jax
 import jax.numpy as jnp
 
+from aejax.errors import ConfigError
 from aejax.objectives.elbo import kl_to_prior
 from aejax.objectives.inputs import encoder_input
+from aejax.objectives.spec import ExtraTerm, ObjectiveSpec, Option
 from aejax.types import Array, Batch, HParams, LossTerms, PRNGKey
 
 TC_ESTIMATORS = ("mss", "mws")
@@ -147,3 +150,37 @@ def dip_vae(
     full = lambda v: jnp.full(batch["image"].shape[:1], v)  # noqa: E731
     penalty = hparams["dip_lambda_od"] * off + hparams["dip_lambda_d"] * diag
     return LossTerms(loss=full(penalty), terms={"dip_offdiag": full(off), "dip_diag": full(diag)})
+
+
+def _with_dataset_size(hparams, *, num_examples: int, pools) -> dict:
+    """MWS/MSS weights need ``N``: the number of training examples."""
+    del pools
+    if not num_examples:
+        raise ConfigError("objective.name='beta_tcvae' needs the training set size")
+    return {**hparams, "dataset_size": float(num_examples)}
+
+
+def _check_dip_type(hparams, options, model) -> None:
+    del hparams
+    if options["dip_type"] == "ii" and model.posterior != "gaussian":
+        raise ConfigError("objective.dip_type='ii' needs model.posterior='gaussian'")
+
+
+OBJECTIVES = {
+    "beta_tcvae": ObjectiveSpec(
+        fn=beta_tcvae,
+        hparams=("mi_weight", "beta", "dwkl_weight"),
+        options={"estimator": Option("tc_estimator", TC_ESTIMATORS)},
+        needs_density=True,
+        corruptible=True,
+        derive=_with_dataset_size,
+    )
+}
+EXTRA_TERMS = {
+    "dip": ExtraTerm(
+        fn=dip_vae,
+        weights=("dip_lambda_od", "dip_lambda_d"),
+        options={"dip_type": Option("dip_type", DIP_TYPES)},
+        check=_check_dip_type,
+    )
+}

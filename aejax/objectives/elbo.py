@@ -17,9 +17,11 @@ import jax
 import jax.numpy as jnp
 
 from aejax.distributions import DiagonalGaussian
+from aejax.errors import ConfigError
 from aejax.objectives.inputs import encoder_input
 from aejax.objectives.kl import free_bits, group_kl, kl_summary
-from aejax.objectives.schedules import kl_weight, linear_capacity
+from aejax.objectives.schedules import KL_SCHEDULES, kl_weight, linear_capacity
+from aejax.objectives.spec import ObjectiveSpec, Option, require_positive
 from aejax.types import Array, Batch, HParams, LossTerms, PRNGKey
 
 
@@ -101,3 +103,54 @@ def capacity_vae(
             **kl_summary(dims),
         },
     )
+
+
+def _check_kl_schedule(hparams, options, model) -> None:
+    """The schedule's own hparams must be > 0; the rising fraction of a cycle at most 1."""
+    del model
+    needed = {"linear": ("kl_warmup_steps",), "cyclical": ("kl_cycle_steps", "kl_cycle_ratio")}
+    require_positive(hparams, *needed.get(options["kl_schedule"], ()))
+    if hparams["kl_cycle_ratio"] > 1:
+        raise ConfigError(
+            f"objective.kl_cycle_ratio must be in (0, 1], got {hparams['kl_cycle_ratio']}"
+        )
+
+
+def _check_free_bits_groups(hparams, options, model) -> None:
+    del hparams
+    groups = options["free_bits_groups"]
+    if groups and model.latent_width % groups:
+        raise ConfigError(
+            f"objective.free_bits_groups={groups} must divide the latent width "
+            f"{model.latent_width} (model.latent_dim plus model.ladder.latent_dims; 0 = one group "
+            "per dimension)"
+        )
+
+
+def _check_elbo(hparams, options, model) -> None:
+    _check_free_bits_groups(hparams, options, model)
+    _check_kl_schedule(hparams, options, model)
+
+
+OBJECTIVES = {
+    "elbo": ObjectiveSpec(
+        fn=negative_elbo,
+        hparams=("beta", "free_bits", "kl_warmup_steps", "kl_cycle_steps", "kl_cycle_ratio"),
+        options={
+            "kl_schedule": Option("kl_schedule", KL_SCHEDULES),
+            "free_bits_groups": Option("free_bits_groups"),
+        },
+        needs_density=True,
+        corruptible=True,
+        hierarchical=True,
+        check=_check_elbo,
+    ),
+    "capacity_vae": ObjectiveSpec(
+        fn=capacity_vae,
+        hparams=("gamma", "capacity_max", "capacity_steps"),
+        positive=("capacity_steps",),
+        needs_density=True,
+        corruptible=True,
+        hierarchical=True,
+    ),
+}

@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 
 from aejax.objectives.inputs import encoder_input
+from aejax.objectives.spec import ObjectiveSpec, Option
 from aejax.types import Array, Batch, HParams, LossTerms, PRNGKey
 
 
@@ -59,3 +60,13 @@ def iwae(
             "kl": (log_qz - log_pz).mean(0),
         },
     )
+
+
+OBJECTIVES = {
+    "iwae": ObjectiveSpec(
+        fn=iwae,
+        options={"num_samples": Option("num_samples", minimum=1)},
+        needs_density=True,
+        corruptible=True,
+    )
+}

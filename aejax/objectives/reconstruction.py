@@ -9,6 +9,7 @@ its input (denoising, sparsity, contraction) are added with :mod:`aejax.objectiv
 from __future__ import annotations
 
 from aejax.objectives.inputs import encoder_input
+from aejax.objectives.spec import ObjectiveSpec
 from aejax.types import Array, Batch, HParams, LossTerms, PRNGKey
 
 
@@ -22,3 +23,6 @@ def reconstruction(
     z = model.encode(encoder_input(batch), cond, train=train).mode()
     recon = -model.decode(z, cond, train=train).log_prob(x)
     return LossTerms(loss=recon, terms={"recon": recon})
+
+
+OBJECTIVES = {"reconstruction": ObjectiveSpec(fn=reconstruction, corruptible=True)}

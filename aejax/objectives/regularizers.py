@@ -18,10 +18,14 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
+from aejax.errors import ConfigError
 from aejax.objectives.inputs import encoder_input
+from aejax.objectives.spec import ExtraTerm
 from aejax.types import Array, Batch, HParams, LossTerms, PRNGKey
 
 CORRUPTIONS = ("none", "gaussian", "masking")
+# corruption -> (the hparam that sets its strength, whether that hparam is a probability)
+CORRUPTION_HPARAMS = {"gaussian": ("noise_std", False), "masking": ("mask_prob", True)}
 
 
 def corrupt(kind: str, key: PRNGKey, x: Array, hparams: HParams) -> Array:
@@ -81,8 +85,8 @@ def jacobian_frobenius_sq(fn: Callable[[Array], Array], x: Array) -> Array:
     means example ``b``'s code depends only on ``x_b``, so the cotangent ``e_d`` on every row at
     once returns each example's own Jacobian row. When rows are coupled (batch norm in training
     mode normalises with the batch's statistics) it returns instead, for each ``b``, the squared
-    norm of ``sum_a d fn(x)_a / d x_b``, the sum of the cross-example Jacobians: ``build`` refuses
-    the contractive penalty with ``model.encoder.norm='batch'`` for that reason.
+    norm of ``sum_a d fn(x)_a / d x_b``, the sum of the cross-example Jacobians: the contractive
+    term's check refuses ``model.encoder.norm='batch'`` for that reason.
     """
     out, vjp_fn = jax.vjp(fn, x)
     d = out.shape[-1]
@@ -106,3 +110,28 @@ def contractive(
     return LossTerms(
         loss=hparams["contractive_weight"] * frob, terms={"jacobian_frobenius_sq": frob}
     )
+
+
+def _check_rowwise_encoder(hparams, options, model) -> None:
+    """:func:`jacobian_frobenius_sq` is per example only for a row-wise encoder."""
+    del hparams, options
+    if model.batch_coupled_encoder:
+        raise ConfigError(
+            "objective.contractive_weight > 0 needs each code to depend on its own input "
+            "alone, but model.encoder.norm='batch' mixes the batch; use "
+            "model.encoder.norm='layer' or 'group'"
+        )
+
+
+EXTRA_TERMS = {
+    "l1": ExtraTerm(fn=l1_code, weights=("l1_weight",)),
+    "sparsity": ExtraTerm(
+        fn=sparsity_kl,
+        weights=("sparsity_weight",),
+        hparams=("sparsity_target",),
+        fractions=("sparsity_target",),
+    ),
+    "contractive": ExtraTerm(
+        fn=contractive, weights=("contractive_weight",), check=_check_rowwise_encoder
+    ),
+}

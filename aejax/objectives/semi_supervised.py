@@ -2,21 +2,35 @@
 
 The model is a conditional VAE (``num_classes > 0``) with a classifier q(y|x). Each batch holds
 unlabelled images ``image [B, ...]`` and a batch of the labelled pool ``labelled_image [L, ...]``
-with ``labelled_label [L]`` (see :func:`aejax.train.epochs.gather_batch`).
+with ``labelled_label [L]``: the extra batch stream :data:`LABELLED` (see
+:class:`aejax.types.Stream`).
 
 * labelled: ``Lab(x, y) = -log p(x|y,z) + KL(q(z|x,y) || p(z)) - log p(y)``, p(y) uniform;
 * unlabelled: ``U(x) = sum_y q(y|x) Lab(x, y) - H(q(y|x))``, with the sum over y exact;
 * classification: ``-log q(y|x)`` on the labelled batch, weighted by ``alpha``.
 
 Per unlabelled example the loss is ``U(x_i) + labelled_weight * mean_l Lab(x_l, y_l) + alpha *
-mean_l CE_l`` with ``labelled_weight = N_l / N`` (the labelled bounds summed over the data set,
-divided by N). Kingma et al. write eq. 9 as ``J + alpha * E_labelled[-log q(y|x)]`` with ``alpha =
-0.1 N``; reimplementations read the product of a data-set sum and a labelled mean differently. The
-default here, built in build.py, is ``alpha = 0.1 N / N_l`` per unlabelled example (60 for 100
-labels of 60,000): the classification loss of each labelled example weighs 0.1 N / N_l times one
-unlabelled bound, as several reimplementations do. Measured on MNIST with 100 labels, 10 epochs,
-Adam 1e-3 (``scripts/family_table.py``'s budget): test error 21.4% with alpha 60 and 21.2% with
-600, against 42.6% with 10 (Adam 3e-4) and 32.4% for the classifier on the 100 labels alone.
+mean_l CE_l`` with ``labelled_weight = N_l / N`` and ``alpha = 0.1`` by default: Kingma et al.'s
+weighting, exactly as their reference code applies it. The derivation from the sampling the
+trainer does:
+
+* Kingma et al.'s objective over a data set of ``N`` images of which ``N_l`` are labelled is
+  ``J = sum_unlabelled U + sum_labelled Lab + alpha_ref * (N / N_l) * sum_labelled CE`` with
+  ``alpha_ref = 0.1`` (eq. 9, ``alpha = 0.1 N`` on the labelled *mean*, which is what their code's
+  per-labelled-example weight ``alpha * n_total / n_labelled`` is), divided by ``N``. Per
+  labelled example its classification term weighs ``0.1 N / N_l`` times one unlabelled bound.
+* The trainer draws, every step, ``B`` unlabelled images from the ``N`` (each once per epoch) and
+  ``L`` labelled ones uniformly without replacement from the pool of ``N_l``
+  (:func:`aejax.train.epochs.stream_batch`), and minimises the batch mean of the loss above. Its
+  expectation is ``mean_n U + (N_l / N) mean_labelled Lab + alpha * mean_labelled CE``, which is
+  ``J / N`` exactly when ``alpha = alpha_ref = 0.1``: over one epoch of ``N / B`` steps a labelled
+  example is drawn ``(N / B) (L / N_l)`` times with weight ``alpha / L`` each, against one draw
+  with weight ``1 / B`` for an unlabelled image, a ratio of ``alpha N / N_l``.
+
+Other weightings are a config choice (``objective.alpha``): ``alpha = 0.1 N / N_l`` (60 for 100
+labels of 60,000, aejax's default before 2026-12 and what several reimplementations use) weighs
+each labelled example ``N / N_l`` times more than the reference; ``objective.alpha = 0`` still
+selects it, for old command lines, with a one-line note.
 
 References:
   Kingma et al., "Semi-Supervised Learning with Deep Generative Models", NeurIPS 2014, eqs. 6-9.
@@ -25,11 +39,16 @@ References:
 from __future__ import annotations
 
 import math
+import sys
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
+from aejax.data.semi_supervised import balanced_subset
+from aejax.errors import ConfigError
 from aejax.objectives.elbo import kl_to_prior
+from aejax.objectives.spec import ObjectiveSpec, StreamSpec
 from aejax.types import Array, Batch, HParams, LossTerms, PRNGKey
 
 
@@ -83,4 +102,48 @@ def m2(
     )
 
 
-m2.requires = ("classifier", "labelled_pool")
+def select_labelled(ds, key: PRNGKey, size: int, *, num_classes: int) -> np.ndarray:
+    """The labelled pool: ``size`` training examples whose labels M2 may use, the same number
+    per class (:func:`aejax.data.semi_supervised.balanced_subset`), drawn from ``key``."""
+    if not num_classes or size % num_classes:
+        raise ConfigError(
+            f"data.num_labelled={size} must be a multiple of model.num_classes={num_classes} "
+            "(> 0): the labelled pool has the same number of examples per class"
+        )
+    return balanced_subset(ds.labels, size // num_classes, num_classes, key)
+
+
+REFERENCE_ALPHA = 0.1  # Kingma et al.'s alpha (their reference code), see the module docstring
+# objective.alpha = 0 meant ``0.1 N / N_l`` before the reference weighting became the default.
+LEGACY_ALPHA_NOTE = (
+    "note: objective.alpha=0 selects the old M2 weighting alpha = 0.1 N / N_l = {alpha:g} "
+    "(each labelled example {ratio:g}x Kingma et al.'s); the default is now their alpha = 0.1"
+)
+
+
+def weights(hparams: dict, *, num_examples: int, pools: dict[str, int]) -> dict:
+    """``labelled_weight = N_l / N``; ``alpha`` as configured (the default 0.1 is Kingma et al.'s
+    reference weighting; 0 selects the old ``0.1 N / N_l`` with a note on stderr)."""
+    n = pools[LABELLED.name]
+    hparams = {**hparams, "labelled_weight": n / num_examples}
+    if not hparams["alpha"]:
+        hparams["alpha"] = REFERENCE_ALPHA * num_examples / n
+        print(
+            LEGACY_ALPHA_NOTE.format(alpha=hparams["alpha"], ratio=num_examples / n),
+            file=sys.stderr,
+        )
+    return hparams
+
+
+LABELLED = StreamSpec(
+    name="labelled",
+    batch_size_key="data.labelled_batch_size",
+    pool_size_key="data.num_labelled",
+    select=select_labelled,
+    context=("model.num_classes",),
+)
+OBJECTIVES = {
+    "m2": ObjectiveSpec(
+        fn=m2, hparams=("alpha",), networks=("classifier",), streams=(LABELLED,), derive=weights
+    )
+}

@@ -11,7 +11,8 @@ import jax
 import jax.numpy as jnp
 
 from aejax.objectives.inputs import encoder_input
-from aejax.objectives.kernels import mmd_unbiased
+from aejax.objectives.kernels import KERNELS, mmd_unbiased
+from aejax.objectives.spec import ExtraTerm, ObjectiveSpec, Option
 from aejax.types import Array, Batch, HParams, LossTerms, PRNGKey
 
 
@@ -63,3 +64,24 @@ def mmd_penalty(
     _, mmd = mmd_to_prior(model, batch, key, train, kernel, hparams["mmd_scale"])
     mmd = jnp.full(batch["image"].shape[:1], mmd)
     return LossTerms(loss=hparams["mmd_weight"] * mmd, terms={"mmd": mmd})
+
+
+_KERNEL = {"kernel": Option("mmd_kernel", KERNELS)}
+OBJECTIVES = {
+    "wae_mmd": ObjectiveSpec(
+        fn=wae_mmd,
+        hparams=("lam", "mmd_scale"),
+        options=_KERNEL,
+        positive=("mmd_scale",),
+        corruptible=True,
+    )
+}
+EXTRA_TERMS = {
+    "mmd": ExtraTerm(
+        fn=mmd_penalty,
+        weights=("mmd_weight",),
+        hparams=("mmd_scale",),
+        options=_KERNEL,
+        positive=("mmd_scale",),
+    )
+}

@@ -29,7 +29,9 @@ from aejax.train.checkpoint import Checkpointer
 from aejax.train.logging import MetricWriter, read_jsonl
 from aejax.train.restore import load_trained
 from aejax.train.rng import named_keys
+from aejax.train.run import make_run
 from aejax.train.state import params_sha256
+from aejax.train.workdir import RESUMABLE_CHANGES, describe_run
 
 # The same streams of the run's "eval" key as scripts/evaluate.py uses.
 IWAE_STREAM, BINARIZE_STREAM = 0, 1
@@ -152,8 +154,7 @@ def _done(member_dir: paths.Path) -> bool:
 def _train_vmapped(group: list[Member], train_ds, workdir: paths.Path, bar: SweepProgress):
     """Trains ``group`` as one vmapped program; writes each member's files; returns the stacked
     final states and :func:`vmapped.train_group`'s info."""
-    shape = train_ds.info.shape
-    exps = [build.build_experiment(m.config, shape, len(train_ds)) for m in group]
+    run = make_run(group[0].config, members=[m.config for m in group], train_ds=train_ds)
     dirs = [workdir / m.name for m in group]
     writers = []
     for m, d in zip(group, dirs, strict=True):
@@ -168,10 +169,9 @@ def _train_vmapped(group: list[Member], train_ds, workdir: paths.Path, bar: Swee
             w.write(step, row)
         bar.trained_fraction(len(group), step / settings.num_steps)
 
-    settings = exps[0].train
-    data = loop.device_data(train_ds, build.labelled_pool(group[0].config, train_ds))
+    settings = run.experiment.train
     try:
-        states, info = vmapped.train_group(exps, data, shape, on_log=on_log)
+        states, info = vmapped.train_group(run, on_log=on_log)
     finally:
         for w in writers:
             w.close()
@@ -180,8 +180,8 @@ def _train_vmapped(group: list[Member], train_ds, workdir: paths.Path, bar: Swee
         ckpt = Checkpointer(
             d / "checkpoints",
             keep=settings.keep_checkpoints,
-            run=loop.describe_run(m.config, train_ds, settings.steps_per_epoch),
-            ignore_config_keys=loop.RESUMABLE_CHANGES,
+            run=describe_run(m.config, train_ds, settings.steps_per_epoch),
+            ignore_config_keys=RESUMABLE_CHANGES,
             training=True,
         )
         try:

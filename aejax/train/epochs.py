@@ -9,28 +9,44 @@ in the checkpoint. The last partial batch of an epoch is dropped.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 
+from aejax.data.base import BINARIZE_MODES
 from aejax.train.rng import counter_uniform, subkey
 from aejax.train.state import TrainState
 from aejax.train.step import StepFn
-from aejax.types import Array, Batch, HParams, PRNGKey
+from aejax.types import Array, Batch, HParams, PRNGKey, Stream
 
-BINARIZE_MODES = ("none", "static", "dynamic")
+__all__ = ["BINARIZE_MODES"]  # re-exported: the modes gather_batch implements
+
+IMAGE = "image"  # the field that binarisation applies to
 
 
 class DeviceData(NamedTuple):
-    """A split on device: images float32 ``[N, H, W, C]`` in [0, 1], labels int32 ``[N]``, and
-    for semi-supervised training the indices ``int32[L]`` of the examples whose labels may be
-    used (the labelled pool); ``None`` otherwise."""
+    """A split on device.
 
-    images: Array
-    labels: Array
-    labelled: Array | None = None
+    Attributes:
+      fields: the per-example arrays a batch gathers, ``{name: [N, ...]}``: ``"image"`` float32
+        ``[N, H, W, C]`` in [0, 1] and whatever else the dataset provides per example (see
+        :meth:`aejax.data.base.ArrayDataset.batch_fields`).
+      pools: ``{stream name: int32[P]}``, the example ids of each extra stream's pool (see
+        :class:`aejax.types.Stream`); ``{}`` without extra streams.
+    """
+
+    fields: Mapping[str, Array]
+    pools: Mapping[str, Array] = {}
+
+    @property
+    def images(self) -> Array:
+        return self.fields[IMAGE]
+
+    @property
+    def num_examples(self) -> int:
+        return int(self.images.shape[0])
 
 
 def binarize_dynamic(key: PRNGKey, epoch: Array, example_ids: Array, x: Array) -> Array:
@@ -56,8 +72,8 @@ def chunk_orders(
     next one, which a chunk of ``num_steps`` steps from ``step`` may reach.
 
     The second order is drawn only when the chunk reaches it (otherwise row 1 repeats row 0): a
-    permutation of MNIST's 60k examples is two sorts, ~30 ms on a CPU core, as much as ~6
-    reference VAE steps. The train loop computes each epoch's order once and passes both rows
+    permutation of a large split is two sorts and costs as much as several small steps (see
+    docs/performance.md). The train loop computes each epoch's order once and passes both rows
     to the runner (``orders``), so chunks shorter than an epoch do not redraw it.
     """
     steps_per_epoch = num_examples // batch_size
@@ -94,8 +110,9 @@ class EpochOrders:
 def make_batch_fn(
     num_examples: int, batch_size: int, binarize: str, data_key: PRNGKey, binarize_key: PRNGKey
 ) -> Callable[[DeviceData, Array], Batch]:
-    """``batch_for_step(data, step) -> {"image", "label", "index"}`` (recomputes the permutation;
-    for tests and for replaying one step; the chunk runner below shares it across steps)."""
+    """``batch_for_step(data, step) -> {field: [B, ...], "index": [B]}`` (recomputes the
+    permutation; for tests and for replaying one step; the chunk runner below shares it across
+    steps)."""
     steps_per_epoch = num_examples // batch_size
 
     def batch_for_step(data: DeviceData, step: Array) -> Batch:
@@ -110,31 +127,39 @@ def make_batch_fn(
 def gather_batch(
     data: DeviceData, idx: Array, epoch: Array, binarize: str, binarize_key: PRNGKey
 ) -> Batch:
-    x = data.images[idx]
-    if binarize == "dynamic":
-        # The barrier materialises the float32 batch once. Without it XLA:CPU keeps the boolean
-        # draw and converts it separately for each consumer (the first matmul, the likelihood),
-        # single-threaded: ~10% of the reference MLP VAE's CPU step (same bits either way).
-        x = jax.lax.optimization_barrier(binarize_dynamic(binarize_key, epoch, idx, x))
-    return {"image": x, "label": data.labels[idx], "index": idx}
+    """Examples ``idx [B]`` of every field of ``data``, plus ``"index"`` (the ids themselves);
+    with ``binarize="dynamic"`` the image drawn for ``(epoch, id)`` (:func:`binarize_dynamic`)."""
+    batch = {}
+    for name, values in data.fields.items():
+        x = values[idx]
+        if name == IMAGE and binarize == "dynamic":
+            # The barrier materialises the float32 batch once. Without it XLA:CPU keeps the
+            # boolean draw and converts it separately for each consumer (the first matmul, the
+            # likelihood), single-threaded (cost: docs/performance.md; same bits either way).
+            x = jax.lax.optimization_barrier(binarize_dynamic(binarize_key, epoch, idx, x))
+        batch[name] = x
+    batch["index"] = idx
+    return batch
 
 
-def labelled_batch(
+def stream_batch(
     data: DeviceData,
+    stream: str,
     step: Array,
     size: int,
     epoch: Array,
-    labelled_key: PRNGKey,
+    stream_key: PRNGKey,
     binarize: str,
     binarize_key: PRNGKey,
 ) -> Batch:
-    """``size`` examples of the labelled pool, drawn without replacement from
-    ``fold_in(labelled_key, step)``: ``{"labelled_image", "labelled_label"}``."""
+    """``size`` examples of the pool ``data.pools[stream]``, drawn without replacement from
+    ``fold_in(stream_key, step)``: every field of :func:`gather_batch` as ``"{stream}_{field}"``."""
+    pool = data.pools[stream]
     pick = jax.random.choice(
-        jax.random.fold_in(labelled_key, step), data.labelled.shape[0], (size,), replace=False
+        jax.random.fold_in(stream_key, step), pool.shape[0], (size,), replace=False
     )
-    part = gather_batch(data, data.labelled[pick], epoch, binarize, binarize_key)
-    return {"labelled_image": part["image"], "labelled_label": part["label"]}
+    part = gather_batch(data, pool[pick], epoch, binarize, binarize_key)
+    return {f"{stream}_{name}": value for name, value in part.items()}
 
 
 def make_chunk_runner(
@@ -147,7 +172,7 @@ def make_chunk_runner(
     data_key: PRNGKey,
     binarize_key: PRNGKey,
     stop_on_nonfinite: bool = True,
-    labelled_batch_size: int = 0,
+    streams: Sequence[Stream] = (),
     record_indices: bool = False,
     unroll: int = 1,
 ):
@@ -162,18 +187,19 @@ def make_chunk_runner(
     ``active`` (the slot ran) and ``step`` (the step number of the slot). With
     ``stop_on_nonfinite`` the chunk ends after the first non-finite step; the returned state is
     then whatever that step returned (the last finite one when ``step_fn`` keeps its state on a
-    non-finite step, see :func:`aejax.train.step.make_train_step`). With
-    ``labelled_batch_size > 0`` each batch also carries that many examples of ``data.labelled``
-    (see :func:`labelled_batch`). With ``record_indices``, ``metrics["index"]`` is
-    ``int32[steps_per_call, batch_size]``: the example ids each step read.
+    non-finite step, see :func:`aejax.train.step.make_train_step`). Each of ``streams`` adds
+    ``stream.batch_size`` examples of ``data.pools[stream.name]`` to every batch, drawn from the
+    key ``subkey(data_key, "{name}_batch")`` (see :func:`stream_batch`). With ``record_indices``,
+    ``metrics["index"]`` is ``int32[steps_per_call, batch_size]``: the example ids each step
+    read.
 
     ``unroll == 1`` runs the steps in a ``lax.while_loop``. ``unroll > 1`` runs a scan with that
     many steps per loop iteration instead (``lax.scan(unroll=...)``, same results): XLA:CPU runs
-    convolutions inside a rolled loop body about 10x slower than in straight-line code (measured
-    on the conv VAE step, 88 vs 1032 examples/s), so conv models unroll the chunk; see
-    :func:`_unrolled_chunk` for what that costs a short chunk.
+    convolutions inside a rolled loop body far slower than in straight-line code (figures:
+    docs/performance.md), so conv models unroll the chunk; see :func:`_unrolled_chunk` for what
+    that costs a short chunk.
     """
-    labelled_key = subkey(data_key, "labelled_batch")
+    stream_keys = [subkey(data_key, f"{s.name}_batch") for s in streams]
     steps_per_epoch = num_examples // batch_size
     k = max(1, min(steps_per_call, steps_per_epoch))
 
@@ -196,14 +222,15 @@ def make_chunk_runner(
             start = (st.step % steps_per_epoch) * batch_size
             idx = jax.lax.dynamic_slice(perms, (epoch - epoch0, start), (1, batch_size))[0]
             batch = gather_batch(data, idx, epoch, binarize, binarize_key)
-            if labelled_batch_size:
+            for stream, stream_key in zip(streams, stream_keys, strict=True):
                 batch.update(
-                    labelled_batch(
+                    stream_batch(
                         data,
+                        stream.name,
                         st.step,
-                        labelled_batch_size,
+                        stream.batch_size,
                         epoch,
-                        labelled_key,
+                        stream_key,
                         binarize,
                         binarize_key,
                     )
@@ -224,7 +251,7 @@ def _while_chunk(one_step, state, num_steps: Array, k: int, stop_on_nonfinite: b
 
     A ``while_loop`` runs exactly the active steps; the alternative, a ``k``-step scan that skips
     inactive steps with ``lax.cond``, copies the whole train state through the cond's branches on
-    every step (~7% of the reference MLP VAE's CPU step).
+    every step (its cost: docs/performance.md).
     """
     metric_shapes = jax.eval_shape(lambda st: one_step(st)[1], state)
     buffers = jax.tree_util.tree_map(lambda s: jnp.zeros((k, *s.shape), s.dtype), metric_shapes)
@@ -255,7 +282,7 @@ def _while_chunk(one_step, state, num_steps: Array, k: int, stop_on_nonfinite: b
 def _unrolled_chunk(one_step, state, num_steps: Array, k: int, unroll: int, stop_on_nonfinite):
     """A ``k``-step scan, ``unroll`` steps per loop iteration, that computes every step and keeps
     the active ones with a select: XLA:CPU runs convolutions inside a ``lax.cond`` branch (or a
-    rolled loop body) ~10x slower (ConvLSTM step: 0.27 s plain, 2.7 s in a cond). Inactive slots
+    rolled loop body) far slower than in straight-line code (docs/performance.md). Inactive slots
     (a short last chunk) are computed and discarded, so conv configs keep ``log_every`` and
     ``checkpoint_every`` multiples of ``steps_per_call``."""
     step0 = state.step

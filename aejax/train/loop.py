@@ -20,111 +20,29 @@ import signal
 import time
 
 import jax
-import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
 from aejax import build, paths
-from aejax.data.base import ArrayDataset
-from aejax.defaults import flatten
-from aejax.errors import ConfigError, DataError, NonFiniteError
-from aejax.train import multihost, preemption, sharding
+from aejax.errors import NonFiniteError
+from aejax.train import multihost, preemption
 from aejax.train.checkpoint import Checkpointer
-from aejax.train.epochs import DeviceData, EpochOrders, make_chunk_runner
-from aejax.train.logging import MetricWriter, read_jsonl
+from aejax.train.epochs import EpochOrders
+from aejax.train.logging import MetricWriter
 from aejax.train.manifest import committed_steps
-from aejax.train.rng import named_keys
-from aejax.train.state import TrainState, params_sha256
-from aejax.train.step import make_train_step, param_norm
-
-# Keys that may change between a run and its resumption (they do not change what a step computes).
-RESUMABLE_CHANGES = (
-    "train.num_steps",
-    "train.num_epochs",
-    "train.log_every",
-    "train.checkpoint_every",
-    "train.keep_checkpoints",
-    "train.progress",
-    "train.steps_per_call",
-    "train.scan_unroll",
-    "train.log_example_ids",
-    "train.debug_checks",
-    # Device layout and precision: a run may resume on another number of devices or hardware.
-    "train.data_parallel",
-    "train.shard_params",
-    "train.matmul_precision",
-    "eval.",
+from aejax.train.run import make_run
+from aejax.train.state import params_sha256
+from aejax.train.step import param_norm
+from aejax.train.workdir import (
+    RESUMABLE_CHANGES,
+    ExampleLog,
+    check_same_config,
+    check_same_data,
+    describe_run,
+    last_row,
+    training_totals,
+    truncate_metrics,
 )
-
-
-def init_state(exp: build.Experiment, image_shape, init_key) -> TrainState:
-    """Fresh parameters from ``init_key`` and a zeroed optimizer state.
-
-    Jitted as one program: run eagerly, every initialiser op compiles on its own (dozens of small
-    compilations); the values are bitwise the same either way.
-    """
-
-    def make(key) -> TrainState:
-        dummy = jnp.zeros((1, *image_shape), jnp.float32)
-        variables = dict(exp.model.init(key, dummy))
-        params = variables.pop("params")
-        model_state = variables  # e.g. batch_stats; {} for the current networks
-        return TrainState(
-            step=jnp.zeros((), jnp.int32),
-            params=params,
-            model_state=model_state,
-            opt_state=exp.tx.init(params),
-        )
-
-    return jax.jit(make)(init_key)
-
-
-def describe_run(config: ml_collections.ConfigDict, ds: ArrayDataset, steps_per_epoch: int) -> dict:
-    """What each checkpoint's manifest records about the run (compared when restoring)."""
-    return {
-        "config": flatten(json.loads(config.to_json_best_effort())),
-        "image_shape": list(ds.info.shape),
-        "num_examples": len(ds),
-        "steps_per_epoch": steps_per_epoch,
-    }
-
-
-def device_data(
-    ds: ArrayDataset, labelled: np.ndarray | None = None, mesh: jax.sharding.Mesh | None = None
-) -> DeviceData:
-    """``ds`` (and the labelled pool's ids ``[L]``) on the default device, or with ``mesh``
-    split along the example axis over it (:func:`aejax.train.sharding.shard_examples`)."""
-    labels = ds.labels if ds.labels is not None else np.zeros(len(ds), np.int32)
-    if mesh is not None:
-        host = DeviceData(
-            images=np.asarray(ds.images, np.float32),
-            labels=np.asarray(labels, np.int32),
-            labelled=None if labelled is None else np.asarray(labelled, np.int32),
-        )
-        return sharding.shard_examples(host, mesh)
-    return DeviceData(
-        images=jnp.asarray(ds.images),
-        labels=jnp.asarray(labels, jnp.int32),
-        labelled=None if labelled is None else jnp.asarray(labelled, jnp.int32),
-    )
-
-
-def _check_same_config(workdir: paths.Path, config: ml_collections.ConfigDict) -> None:
-    path = workdir / "config.json"
-    if not path.exists():
-        return
-    old = flatten(json.loads(path.read_text()))
-    new = flatten(json.loads(config.to_json_best_effort()))
-    changed = sorted(
-        k
-        for k in set(old) | set(new)
-        if old.get(k) != new.get(k) and not any(k.startswith(r) for r in RESUMABLE_CHANGES)
-    )
-    if changed:
-        raise ConfigError(
-            f"workdir {workdir} holds a run with a different config ({', '.join(changed[:5])} "
-            "differ); use a new --workdir, or delete that one to start over"
-        )
 
 
 def _nonfinite_message(metrics: dict, i: int, step: int, last_good: int | None) -> str:
@@ -157,21 +75,14 @@ def train(config: ml_collections.ConfigDict, workdir: paths.PathLike) -> dict:
 def _train(
     config: ml_collections.ConfigDict, workdir: paths.Path, stop: preemption.StopRequest
 ) -> dict:
-    train_ds = build.load_data(config, "train")
-    exp = build.build_experiment(config, train_ds.info.shape, len(train_ds))
-    _check_same_config(workdir, config)
+    run = make_run(config)
+    train_ds, settings = run.train_ds, run.experiment.train
+    check_same_config(workdir, config)
     multihost.barrier("aejax-config-checked")  # every process read config.json before it changes
     write_files = multihost.is_writer()
     if write_files:
         paths.write_text(workdir / "config.json", config.to_json_best_effort(indent=2) + "\n")
-    settings = exp.train
 
-    keys = named_keys(exp.seed)
-    state = init_state(exp, train_ds.info.shape, keys["init"])
-    mesh = sharding.mesh_for(settings)
-    if mesh is not None:  # the restore target carries the shardings: N devices restore on M
-        shardings = sharding.state_shardings(state, mesh, shard_params=settings.shard_params)
-        state = sharding.place(state, shardings)
     run_info = describe_run(config, train_ds, settings.steps_per_epoch)
     ckpt = Checkpointer(
         workdir / "checkpoints",
@@ -181,53 +92,27 @@ def _train(
         training=True,
     )
     try:
-        _check_same_data(ckpt.newest_manifest(), run_info, train_ds, workdir)
-        restored, start, refused = ckpt.restore_latest(state)
+        check_same_data(ckpt.newest_manifest(), run_info, train_ds, workdir)
+        # The restore target carries the run's shardings: N devices restore on M.
+        restored, start, refused = ckpt.restore_latest(run.state)
     except BaseException:
         ckpt.close()
         raise
-    if restored is not None:
-        state = restored
+    state = run.state if restored is None else restored
     if write_files:
-        _truncate_metrics(workdir / "metrics.jsonl", after_step=start or 0)
-    examples_log = _ExampleLog(workdir, settings.log_example_ids and write_files, start or 0)
+        truncate_metrics(workdir / "metrics.jsonl", after_step=start or 0)
+    examples_log = ExampleLog(workdir, settings.log_example_ids and write_files, start or 0)
 
-    # on_nonfinite=stop discards the state of a non-finite step (it stops before any save), so
-    # only skip needs the step to keep its state.
-    step_fn = make_train_step(
-        exp.model,
-        exp.objective,
-        exp.tx,
-        keep_state_on_nonfinite=settings.on_nonfinite == "skip",
-    )
     norm_of_params = jax.jit(param_norm)
-    run_chunk, chunk_len = make_chunk_runner(
-        step_fn if mesh is None else sharding.shard_batch(step_fn, mesh),
-        num_examples=len(train_ds),
-        batch_size=settings.batch_size,
-        steps_per_call=settings.steps_per_call,
-        binarize=exp.binarize,
-        data_key=keys["data"],
-        binarize_key=keys["binarize"],
-        stop_on_nonfinite=settings.on_nonfinite == "stop",
-        labelled_batch_size=exp.labelled_batch_size,
-        record_indices=settings.log_example_ids,
-        unroll=settings.scan_unroll,
-    )
-    if settings.debug_checks:
-        run_chunk = _with_float_checks(run_chunk)
+    runner = _with_float_checks(run.runner) if settings.debug_checks else run.runner
     kill_at = preemption.kill_point()
     preemption.signal_points()  # a malformed $AEJAX_DEBUG_SIGNAL_AT stops here, not mid-run
-    data = device_data(train_ds, build.labelled_pool(config, train_ds), mesh)
-    hparams = build.hparams_as_arrays(exp.hparams)
     # Multi-process: every process trains; only the first writes the metric log.
     writer = MetricWriter(workdir) if write_files else _NoWriter()
     step = int(state.step)
     total = settings.num_steps
-    epoch_orders = EpochOrders(keys["data"], len(train_ds))
-    progress = _progress(
-        settings.progress and write_files, total, step
-    )  # one bar, not one per host
+    epoch_orders = EpochOrders(run.keys["data"], len(train_ds))
+    progress = _progress(settings.progress and write_files, total, step)  # one bar, not per host
     stop.step, stop.line_open = step, settings.progress
     stop.describe_abort = lambda: _abort_message(stop.step, ckpt.directory)
     window: dict[str, list] = {}
@@ -242,7 +127,7 @@ def _train(
                 preempted = True
                 break
             n = min(
-                chunk_len,
+                run.chunk_len,
                 total - step,
                 _to_next(step, settings.log_every),
                 _to_next(step, settings.checkpoint_every),
@@ -252,9 +137,9 @@ def _train(
             # A sharded run draws its orders inside the chunk, where they get the mesh's
             # placement; an unsharded one reuses each epoch's order across its chunks.
             orders = (
-                None if mesh is not None else epoch_orders.get(step // settings.steps_per_epoch)
+                None if run.mesh is not None else epoch_orders.get(step // settings.steps_per_epoch)
             )
-            state, metrics = run_chunk(state, data, keys["train"], hparams, jnp.int32(n), orders)
+            state, metrics = runner(*run.runner_args(state, n, orders))
             preemption.maybe_signal_in_chunk(step, step + n)  # fault injection (env var)
             metrics = jax.device_get(metrics)
             examples_log.write(metrics)
@@ -312,7 +197,7 @@ def _train(
     ckpt.close()
     wall = time.perf_counter() - t_start
     trained = step - first_step
-    totals = _training_totals(workdir / "summary.json", first_step, trained, wall)
+    totals = training_totals(workdir / "summary.json", first_step, trained, wall)
     summary = {
         "step": step,
         "params_sha256": params_sha256(state.params),
@@ -330,9 +215,9 @@ def _train(
         "state_sha256": params_sha256(state),
         "skipped_steps": skipped,
         # Compiled versions of the chunk runner this session: 1 unless something recompiles.
-        "train_compilations": run_chunk._cache_size(),
+        "train_compilations": runner._cache_size(),
         "num_train_examples": len(train_ds),
-        "final_train_metrics": _last_row(workdir / "metrics.jsonl"),
+        "final_train_metrics": last_row(workdir / "metrics.jsonl"),
         **totals,
         "examples_per_s_total": totals["steps_trained_total"]
         * settings.batch_size
@@ -384,40 +269,6 @@ def _abort_message(step: int, directory: paths.Path) -> str:
     )
 
 
-def _training_totals(path: paths.Path, first_step: int, trained: int, wall: float) -> dict:
-    """``steps_trained_total`` and ``training_time_s_total`` over every session of this run.
-
-    ``wall_time_s`` and ``examples_per_s`` describe one session, so rerunning a finished command
-    (0 steps) would otherwise leave a summary that no longer says how fast the run trained. The
-    previous summary counts only when it is of this run's history (its step <= ``first_step``).
-    """
-    steps, seconds = trained, wall if trained else 0.0
-    if path.exists():
-        try:
-            prev = json.loads(path.read_text())
-        except (OSError, ValueError):
-            prev = {}
-        if prev.get("step", first_step + 1) <= first_step:
-            prev_steps = prev.get("steps_this_session", 0)
-            prev_seconds = prev.get("wall_time_s", 0.0) if prev_steps else 0.0
-            steps += prev.get("steps_trained_total", prev_steps)
-            seconds += prev.get("training_time_s_total", prev_seconds)
-    return {"steps_trained_total": steps, "training_time_s_total": seconds}
-
-
-def _check_same_data(saved: dict | None, run_info: dict, ds: ArrayDataset, workdir) -> None:
-    """The data must have the shape the saved run was trained on (else its model cannot load)."""
-    if not saved or not saved.get("run"):
-        return
-    want = saved["run"].get("image_shape")
-    if want is not None and list(want) != list(run_info["image_shape"]):
-        raise DataError(
-            f"{ds.info.source or ds.info.name}: images are {tuple(run_info['image_shape'])} but "
-            f"the run in {workdir} was trained on {tuple(want)} (checkpoint at step "
-            f"{saved['step']}); use the data it was trained on, or a new --workdir"
-        )
-
-
 def _with_float_checks(run_chunk):
     """Debug mode: the chunk under ``checkify`` float checks (NaN produced, division by zero).
 
@@ -442,53 +293,8 @@ def _with_float_checks(run_chunk):
     return run
 
 
-class _ExampleLog:
-    """``examples.jsonl``: ``{"step": s, "ids": [...]}`` per step, when ``train.log_example_ids``.
-
-    Rows of steps at or after the resume point are dropped on resume (they are redone), so the
-    file always lists the examples the final state was trained on, in order.
-    """
-
-    def __init__(self, workdir: paths.Path, enabled: bool, start: int):
-        self._file = None
-        if not enabled:
-            return
-        path = workdir / "examples.jsonl"
-        rows = [r for r in read_jsonl(path) if r.get("step", 0) < start] if path.exists() else []
-        paths.write_text(path, "".join(json.dumps(r) + "\n" for r in rows))
-        self._file = paths.AppendFile(path)
-
-    def write(self, metrics: dict) -> None:
-        if self._file is None:
-            return
-        for s, ids in zip(
-            metrics["step"][metrics["active"]], metrics["index"][metrics["active"]], strict=True
-        ):
-            self._file.write(json.dumps({"step": int(s), "ids": ids.tolist()}) + "\n")
-
-    def flush(self) -> None:
-        if self._file is not None:
-            self._file.flush()
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-
-
 def _to_next(step: int, every: int) -> int:
     return every - step % every
-
-
-def _truncate_metrics(path: paths.Path, after_step: int) -> None:
-    """Drops rows logged after the checkpoint a resumed run restarts from (they are redone)."""
-    if path.exists():
-        rows = [r for r in read_jsonl(path) if r.get("step", 0) <= after_step]
-        paths.write_text(path, "".join(json.dumps(r) + "\n" for r in rows))
-
-
-def _last_row(path: paths.Path) -> dict:
-    rows = read_jsonl(path) if path.exists() else []
-    return rows[-1] if rows else {}
 
 
 class _NoWriter:

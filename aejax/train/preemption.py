@@ -145,7 +145,7 @@ class StopRequest:
 
 def stop_message(summary: dict, where: str = "") -> str | None:
     """The one line saying that the run of ``summary`` stopped on a signal (None if it did not);
-    ``where`` (e.g. ``" of member beta=4"``) follows the step."""
+    ``where`` (e.g. ``" of member seed=1"``) follows the step."""
     if not summary.get("preempted"):
         return None
     if "runs_finished" in summary:  # the graph trainer saves whole runs, not steps

@@ -11,9 +11,10 @@ from aejax import build, paths
 from aejax.defaults import base_config, flatten
 from aejax.errors import CheckpointError, ConfigError
 from aejax.train.checkpoint import Checkpointer
-from aejax.train.loop import RESUMABLE_CHANGES, init_state
 from aejax.train.rng import named_keys
+from aejax.train.run import init_state
 from aejax.train.state import TrainState
+from aejax.train.workdir import RESUMABLE_CHANGES
 
 
 @dataclasses.dataclass(frozen=True)

@@ -58,8 +58,8 @@ def counter_uniform(key: PRNGKey, counters: Array, size: int) -> Array:
     For bulk noise whose statistical quality matters but not its unpredictability (dynamic
     binarisation draws one number per pixel per example per epoch): hashing the counters with
     MurmurHash3's finaliser costs a few integer operations per value, where threefry costs ~20
-    rounds (it made threefry ~15% of the reference MLP VAE's CPU step). Row ``b`` depends only on
-    ``key`` and ``counters[b]``, so a value never depends on how rows are batched.
+    rounds (what threefry cost the step: docs/performance.md). Row ``b`` depends only on ``key``
+    and ``counters[b]``, so a value never depends on how rows are batched.
     """
     words = jax.random.key_data(key).reshape(-1).astype(jnp.uint32)
     base = counters.astype(jnp.uint32) * jnp.uint32(0x9E3779B1)

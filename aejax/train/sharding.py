@@ -112,15 +112,15 @@ def shard_examples(data: DeviceData, mesh: Mesh) -> DeviceData:
     """``data`` (host arrays) on the mesh, split along the example axis over ``"data"``.
 
     Args:
-      data: NumPy images ``[N, ...]``, labels ``[N]``, and the labelled pool's example ids
-        ``[L]`` or ``None``; every process passes the same values.
+      data: NumPy fields ``[N, ...]`` and pools of example ids ``[P]``; every process passes
+        the same values.
       mesh: the ``"data"`` mesh over ``D`` devices.
 
     Returns:
-      images ``[N', ...]`` and labels ``[N']``, each device holding ``N' / D`` consecutive
-      rows, with ``N' = D * ceil(N / D)``: when ``D`` does not divide ``N`` the last ``N' - N``
-      rows are zeros that no step reads (the epoch permutation draws ids below ``N``, the
-      labelled pool holds ids below ``N``). ``labelled`` (small) is replicated.
+      every field as ``[N', ...]``, each device holding ``N' / D`` consecutive rows, with
+      ``N' = D * ceil(N / D)``: when ``D`` does not divide ``N`` the last ``N' - N`` rows are
+      zeros that no step reads (the epoch permutation draws ids below ``N``, the pools hold ids
+      below ``N``). The pools (small) are replicated.
 
     Each process copies to its devices only the rows those devices hold
     (:func:`process_rows`); the other processes' rows never reach its devices. The host arrays
@@ -139,12 +139,13 @@ def shard_examples(data: DeviceData, mesh: Mesh) -> DeviceData:
         sharding = NamedSharding(mesh, P(AXIS))
         return jax.make_array_from_process_local_data(sharding, local, (padded, *x.shape[1:]))
 
-    labelled = data.labelled
-    if labelled is not None:
-        labelled = jax.make_array_from_process_local_data(
-            NamedSharding(mesh, P()), np.asarray(labelled, np.int32)
+    pools = {
+        name: jax.make_array_from_process_local_data(
+            NamedSharding(mesh, P()), np.asarray(ids, np.int32)
         )
-    return DeviceData(images=split(data.images), labels=split(data.labels), labelled=labelled)
+        for name, ids in data.pools.items()
+    }
+    return DeviceData(fields={k: split(v) for k, v in data.fields.items()}, pools=pools)
 
 
 def process_rows(num_rows: int, mesh: Mesh) -> list[tuple[int, int]]:

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import optax
 
-from aejax.models.autoencoder import CRITIC
 from aejax.train.rng import step_key
 from aejax.train.state import TrainState
-from aejax.types import Array, Batch, HParams, PRNGKey
+from aejax.types import Array, Batch, HParams, LossTerms, Player, PRNGKey
 
 StepFn = Callable[[TrainState, Batch, PRNGKey, HParams], tuple[TrainState, dict[str, Array]]]
+MAIN_LR = "learning_rate"  # hparams key of the main player's learning rate
 
 
 def make_train_step(
@@ -22,30 +22,36 @@ def make_train_step(
     objective: Callable,
     tx: optax.GradientTransformation,
     *,
+    players: Sequence[Player] = (),
     keep_state_on_nonfinite: bool = True,
 ) -> StepFn:
     """Builds the train step for ``model`` trained on ``objective`` with direction ``tx``.
 
-    ``tx`` gives the update direction only; the step multiplies it by
-    ``-hparams["learning_rate"]``, so the learning rate is an array that ``vmap`` can batch.
+    ``tx`` gives the update direction only; the step multiplies each player's part of it by
+    minus that player's learning rate (``hparams["learning_rate"]`` for the main player, the
+    ``lr_key`` of each of ``players`` for theirs), so learning rates are arrays ``vmap`` can batch.
 
-    Two players: when ``params`` has a ``"critic"`` subtree, the objective's ``aux_loss`` trains
-    it (at ``hparams["critic_learning_rate"]``, with the optimizer ``tx`` assigns to that subtree)
-    and ``loss`` trains every other parameter; one forward pass, one VJP per player.
+    Extra players: each of ``players`` owns the ``params`` subtree of its name and is trained by
+    its own loss (the objective's ``aux_loss``), while the objective's ``loss`` trains every other
+    parameter; one forward pass, one VJP per player. ``tx`` must give each player's subtree its
+    own optimizer (see :func:`aejax.build.build_experiment`).
 
     The step derives its key as ``fold_in(key, state.step)`` (pass the run's training key every
-    time). ``metrics["finite"]`` is False when the loss or the gradient norm is not finite. With
+    time). ``metrics["finite"]`` is False when a loss or the gradient norm is not finite. With
     ``keep_state_on_nonfinite`` the parameters, model state and optimizer state are then left
     unchanged (the step counter still advances), for callers that skip bad steps and go on (a
     vmapped sweep, ``train.on_nonfinite=skip``). Without it the update is applied regardless and
     a caller that sees ``finite`` False must discard the returned state (``train.on_nonfinite=
     stop`` does, and stops): the guard is a select over the whole state that waits for the
-    gradient norm, ~12% of the reference MLP VAE's CPU step.
+    gradient norm (its cost: docs/performance.md).
 
-    Metrics are batch means of the objective's terms plus ``loss`` (``aux_loss``), ``grad_norm``
-    and ``finite``. Norms of the parameters are a property of the state, not of a step: the train
-    loop logs them (:func:`param_norm`) when it writes metrics.
+    Metrics are batch means of the objective's terms plus ``loss``, ``aux_loss`` (one extra
+    player) or ``aux_loss_<name>`` (several), ``grad_norm`` and ``finite``. Norms of the
+    parameters are a property of the state, not of a step: the train loop logs them
+    (:func:`param_norm`) when it writes metrics.
     """
+    names = tuple(p.name for p in players)
+    lr_keys = {p.name: p.lr_key for p in players}
 
     def step(state: TrainState, batch: Batch, key: PRNGKey, hparams: HParams):
         latent_key, dropout_key = jax.random.split(step_key(key, state.step))
@@ -65,16 +71,18 @@ def make_train_step(
                 mutable=mutable,
             )
             terms, new_model_state = out if mutable else (out, state.model_state)
-            aux = jnp.zeros((), jnp.float32) if terms.aux_loss is None else terms.aux_loss.mean()
-            return (terms.loss.mean(), aux), (terms, new_model_state)
+            return (terms.loss.mean(), *_player_losses(terms, names)), (terms, new_model_state)
 
-        loss, aux_loss, (terms, new_model_state), grads = player_gradients(loss_fn, state.params)
+        losses, (terms, new_model_state), grads = player_gradients(loss_fn, state.params, names)
         direction, new_opt_state = tx.update(grads, state.opt_state, state.params)
-        updates = {k: _scale(d, -_learning_rate(hparams, k)) for k, d in direction.items()}
+        updates = {k: _scale(d, -hparams[lr_keys.get(k, MAIN_LR)]) for k, d in direction.items()}
         new_params = optax.apply_updates(state.params, updates)
 
         grad_norm = optax.global_norm(grads)
-        finite = jnp.isfinite(loss) & jnp.isfinite(aux_loss) & jnp.isfinite(grad_norm)
+        finite = jnp.isfinite(losses[0])
+        for value in losses[1:]:
+            finite = finite & jnp.isfinite(value)
+        finite = finite & jnp.isfinite(grad_norm)
         params, model_state, opt_state = new_params, new_model_state, new_opt_state
         if keep_state_on_nonfinite:
             # An elementwise select, not lax.cond: on CPU the cond's branch copies of the whole
@@ -85,9 +93,8 @@ def make_train_step(
                 (state.params, state.model_state, state.opt_state),
             )
         metrics = {name: value.mean() for name, value in terms.terms.items()}
-        if terms.aux_loss is not None:
-            metrics["aux_loss"] = aux_loss
-        metrics.update(loss=loss, grad_norm=grad_norm, finite=finite)
+        metrics.update(_aux_metrics(terms, names, losses[1:]))
+        metrics.update(loss=losses[0], grad_norm=grad_norm, finite=finite)
         new_state = TrainState(
             step=state.step + 1, params=params, model_state=model_state, opt_state=opt_state
         )
@@ -101,35 +108,60 @@ def param_norm(params) -> Array:
     return optax.global_norm(params)
 
 
-def player_gradients(loss_fn: Callable, params: dict):
+def player_gradients(loss_fn: Callable, params: dict, players: Sequence[str] = ()):
     """Each player's loss differentiated with respect to its own parameters.
 
-    ``loss_fn(params) -> ((loss, aux_loss), aux)`` with scalar losses. Returns ``(loss, aux_loss,
-    aux, grads)`` where ``grads["critic"]`` is the gradient of ``aux_loss`` and every other entry
-    the gradient of ``loss``. Without a ``"critic"`` entry only ``loss`` is differentiated.
+    ``loss_fn(params) -> ((loss, *player_losses), aux)`` with scalar losses, one per name in
+    ``players`` (in that order). Returns ``(losses, aux, grads)`` where ``losses`` is
+    ``(loss, *player_losses)``, ``grads[name]`` for each of ``players`` is the gradient of that
+    player's loss and every other entry the gradient of ``loss``. Without ``players`` only
+    ``loss`` is differentiated.
     """
-    if CRITIC in params:
-        # One forward pass shared by both players, then one VJP per player.
-        (loss, aux_loss), vjp_fn, aux = jax.vjp(loss_fn, params, has_aux=True)
-        one, zero = jnp.ones((), loss.dtype), jnp.zeros((), loss.dtype)
-        (main_grads,) = vjp_fn((one, zero))
-        (critic_grads,) = vjp_fn((zero, one))
-        grads = {k: critic_grads[k] if k == CRITIC else main_grads[k] for k in params}
-        return loss, aux_loss, aux, grads
+    if players:
+        # One forward pass shared by every player, then one VJP per player.
+        losses, vjp_fn, aux = jax.vjp(loss_fn, params, has_aux=True)
+        dtype = losses[0].dtype
+        one, zero = jnp.ones((), dtype), jnp.zeros((), dtype)
+        per_loss = []
+        for i in range(len(losses)):
+            (grads,) = vjp_fn(tuple(one if j == i else zero for j in range(len(losses))))
+            per_loss.append(grads)
+        owner = {name: i + 1 for i, name in enumerate(players)}
+        grads = {k: per_loss[owner.get(k, 0)][k] for k in params}
+        return losses, aux, grads
 
     def scalar_loss(p):
-        (main, second), rest = loss_fn(p)
-        return main, (second, rest)
+        (main, *_), rest = loss_fn(p)
+        return main, rest
 
-    (loss, (aux_loss, aux)), grads = jax.value_and_grad(scalar_loss, has_aux=True)(params)
-    return loss, aux_loss, aux, grads
-
-
-def _learning_rate(hparams: HParams, group: str) -> Array:
-    """The critic trains at ``hparams["critic_learning_rate"]``; everything else at
-    ``hparams["learning_rate"]``."""
-    return hparams["critic_learning_rate"] if group == CRITIC else hparams["learning_rate"]
+    (loss, aux), grads = jax.value_and_grad(scalar_loss, has_aux=True)(params)
+    return (loss,), aux, grads
 
 
-def _scale(tree, factor: Array):
-    return jax.tree_util.tree_map(lambda d: (factor * d).astype(d.dtype), tree)
+def _player_losses(terms: LossTerms, players: tuple[str, ...]) -> tuple[Array, ...]:
+    """The batch mean of each player's loss, in the order of ``players``."""
+    if not players:
+        return ()
+    if terms.aux_loss is None:
+        raise ValueError(f"the objective declares players {players} but returns no aux_loss")
+    if isinstance(terms.aux_loss, Mapping):
+        return tuple(terms.aux_loss[name].mean() for name in players)
+    if len(players) != 1:
+        raise ValueError(f"players {players} need aux_loss as a dict keyed by player name")
+    return (terms.aux_loss.mean(),)
+
+
+def _aux_metrics(terms: LossTerms, players: tuple[str, ...], losses) -> dict[str, Array]:
+    """``aux_loss`` (an array ``aux_loss``) or ``aux_loss_<name>`` (a dict) for the log."""
+    aux = terms.aux_loss
+    if aux is None:
+        return {}
+    if isinstance(aux, Mapping):
+        if players:
+            return {f"aux_loss_{n}": v for n, v in zip(players, losses, strict=True)}
+        return {f"aux_loss_{n}": v.mean() for n, v in aux.items()}
+    return {"aux_loss": losses[0] if players else aux.mean()}
+
+
+def _scale(tree, scale: Array):
+    return jax.tree_util.tree_map(lambda d: (scale * d).astype(d.dtype), tree)

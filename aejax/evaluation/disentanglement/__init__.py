@@ -139,11 +139,9 @@ def compute_all(
     modularity use the training part; defaults 10,000 and 5,000). The BetaVAE score uses
     ``num_train // 10`` training and ``num_test // 10`` evaluation points of 64 pairs; the
     FactorVAE score as many votes of 64-image batches plus ``num_train // 2`` images for the
-    variances. At the defaults that is 15,000 + 192,000 + 101,000 encoded images; with the demo
-    MLP encoder at resolution 32 and 10 latents the whole call took 72 s on 2 shared, busy CPU
-    cores (DCI's forests 33 s, rendering and encoding the BetaVAE pairs 15 s). ``dlib_study_v1``
-    fixes the study's sizes (15,000 + 1,920,000 + 970,000 images) and fits gradient-boosted
-    trees, one per factor: expect it to take many times longer.
+    variances: 15,000 + 192,000 + 101,000 encoded images at the defaults (how long that takes:
+    docs/performance.md). ``dlib_study_v1`` fixes the study's sizes (15,000 + 1,920,000 + 970,000
+    images) and fits gradient-boosted trees, one per factor: many times longer.
 
     Args:
       representation_fn: images ``float32[N, H, W, 1]`` in [0, 1] -> codes ``[N, D]`` (e.g.

@@ -6,7 +6,7 @@ target ``A_label = A_train + I``,
     norm * mean_ij [ pos_weight * A_ij * -log s(l_ij) + (1 - A_ij) * -log(1 - s(l_ij)) ]
       + (1 / N) * mean_i KL(q(z_i) || N(0, I))          (VGAE only; weighted by ``beta``)
 
-with ``l = Z Z^T`` and ``pos_weight``, ``norm`` from :func:`aejax.graph.split.training_inputs`.
+with ``l = Z Z^T`` and ``pos_weight``, ``norm`` from :func:`aejax.data.edge_split.training_inputs`.
 Here that cost is written as a mean over nodes of a per-node ``loss [N]`` (row ``i`` carries
 row ``i`` of the double sum), so the train step's ``loss.mean()`` is exactly the reference cost.
 
@@ -25,7 +25,7 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
-from aejax.graph.model import dense_logits, edge_logits
+from aejax.models.graph import dense_logits, edge_logits
 from aejax.types import Array, Batch, HParams, LossTerms, PRNGKey
 
 
@@ -34,7 +34,7 @@ def softplus(x: Array) -> Array:
     """``log(1 + e^x)`` as ``relu(x) + log1p(e^-|x|)`` with the derivative ``sigmoid(x)``.
 
     The same function as ``jax.nn.softplus``; this form and its explicit derivative fuse into
-    fewer passes over the N x N logits, about 2.5x faster on CPU for the dense objective.
+    fewer passes over the N x N logits (the gain: docs/performance.md).
     """
     return jnp.maximum(x, 0.0) + jnp.log1p(jnp.exp(-jnp.abs(x)))
 

@@ -1,0 +1,27 @@
+"""Experiment kinds: which driver trains a config, so entry points never ask.
+
+:func:`aejax.build.experiment_kind` names a config's kind; :data:`TRAINERS` maps it to the
+driver that trains it. Every driver assembles its run with :func:`aejax.train.run.make_run` and
+returns a summary dict (``preempted`` when a signal stopped it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import ml_collections
+
+from aejax import build, paths
+from aejax.graph.train import train_graph
+from aejax.train.loop import train as train_images
+
+# experiment kind -> train(config, workdir) -> summary
+TRAINERS: dict[str, Callable[[ml_collections.ConfigDict, paths.PathLike], dict]] = {
+    "images": train_images,
+    "graph": train_graph,
+}
+
+
+def train(config: ml_collections.ConfigDict, workdir: paths.PathLike) -> dict:
+    """Trains (or resumes) ``config`` in ``workdir`` with the driver of its kind."""
+    return TRAINERS[build.experiment_kind(config)](config, workdir)

@@ -85,7 +85,6 @@ import aejax.data
 assert "tensorflow_datasets" not in sys.modules, "aejax.data imported tfds"
 assert "grain" not in sys.modules, "aejax.data imported grain"
 import tensorflow_datasets as tfds
-from conftest import HANG_GUARD_S
 from aejax.data import load_split
 with tfds.testing.mock_data(num_examples=8):
     ds = load_split("tfds:mnist", "test", data_dir={str(tmp_path)!r})

@@ -1,7 +1,7 @@
 """The config schema: every key an experiment may set, with its default.
 
 Experiments start from :func:`base_config` and change what they need; the command line can then
-override any key (``--config.objective.beta=4``) and nothing else, because configs are locked.
+override any key (``--config.elbo.beta=4``) and nothing else, because configs are locked.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from collections.abc import Mapping
 
 import ml_collections
 from ml_collections import config_dict
+
+from aejax import config_keys
 
 # Options every encoder and decoder takes (see aejax/nn/layers.py).
 _NETWORK_OPTIONS = dict(
@@ -112,33 +114,15 @@ def base_config() -> ml_collections.ConfigDict:
 
     c.objective = ml_collections.ConfigDict()
     # The bound: "elbo" | "reconstruction" | "capacity_vae" | "iwae" | "beta_tcvae" | "wae_mmd"
-    # | "factor_vae" | "wae_gan" | "aae" | "m2". Numbers below are hparams (arrays: changing one
-    # never recompiles) unless marked static.
+    # | "factor_vae" | "wae_gan" | "aae" | "m2". A bound's own settings are in the config group
+    # of its name (below); this group holds what composes with any bound. Numbers are hparams
+    # (arrays: changing one never recompiles) unless marked static.
     c.objective.name = "elbo"
-    c.objective.beta = 1.0  # elbo: KL weight; beta_tcvae: total-correlation weight
-    c.objective.gamma = 10.0  # factor_vae: weight of the total-correlation term; capacity_vae
-    c.objective.lam = 1.0  # wae_gan / aae: weight of the adversarial term; wae_mmd: of the MMD
-    c.objective.alpha = 0.1  # m2: weight of the labelled mean of -log q(y|x) (Kingma et al.'s)
-    # elbo: KL schedule (static kind) and free bits (Kingma et al. 2016).
-    c.objective.kl_schedule = "constant"  # static: "constant" | "linear" | "cyclical"
-    c.objective.kl_warmup_steps = 10000  # linear: KL weight rises 0 -> 1 over this many steps
-    c.objective.kl_cycle_steps = 10000  # cyclical (Fu et al. 2019): steps per cycle
-    c.objective.kl_cycle_ratio = 0.5  # cyclical: fraction of a cycle spent rising
-    c.objective.free_bits = 0.0  # nats per group; 0 = off
-    c.objective.free_bits_groups = 0  # static: groups of latents; 0 = one per dimension
-    # capacity_vae (Burgess et al. 2018): gamma * |KL - C|, C rising to capacity_max.
-    c.objective.capacity_max = 25.0  # nats
-    c.objective.capacity_steps = 100000
-    c.objective.num_samples = 5  # static; iwae: importance samples K
-    # beta_tcvae (Chen et al. 2018): mi_weight * MI + beta * TC + dwkl_weight * DWKL.
-    c.objective.tc_estimator = "mss"  # static: "mss" (stratified) | "mws" (weighted)
-    c.objective.mi_weight = 1.0
-    c.objective.dwkl_weight = 1.0
     # MMD between q(z) and p(z): wae_mmd's term, or an extra term on any bound (InfoVAE).
     c.objective.mmd_kernel = "imq"  # static: "imq" (sum over scales) | "rbf"
     c.objective.mmd_scale = 1.0  # prior variance per dimension; kernel width C = 2 * D * scale
     # Extra terms, compiled in when their weight is > 0.
-    c.objective.mmd_weight = 0.0
+    c.objective.mmd_weight = 0.0  # InfoVAE: MMD term added to the bound
     c.objective.dip_type = "i"  # static: DIP-VAE "i" (Cov[mu]) | "ii" (Cov[mu] + E[sigma^2])
     c.objective.dip_lambda_od = 0.0  # off-diagonal weight
     c.objective.dip_lambda_d = 0.0  # diagonal weight
@@ -150,6 +134,45 @@ def base_config() -> ml_collections.ConfigDict:
     c.objective.corruption = "none"  # static: "none" | "gaussian" | "masking"
     c.objective.noise_std = 0.5  # gaussian
     c.objective.mask_prob = 0.25  # masking: probability that a pixel is set to 0
+    # Keys of the old flat schema (objective.beta, ...), accepted and moved to their new place
+    # with a note (aejax/config_keys.py); a run's config never keeps them.
+    c.objective.update(config_keys.legacy_placeholders())
+
+    # Each bound's own settings, in the group of its name; a run's config keeps only its own
+    # bound's group (aejax/build/settle.py).
+    c.elbo = ml_collections.ConfigDict()  # also the graph autoencoders' (VGAE) bound
+    c.elbo.beta = 1.0  # weight of the KL term (beta-VAE, Higgins et al. 2017)
+    # KL schedule (static kind) and free bits (Kingma et al. 2016).
+    c.elbo.kl_schedule = "constant"  # static: "constant" | "linear" | "cyclical"
+    c.elbo.kl_warmup_steps = 10000  # linear: KL weight rises 0 -> 1 over this many steps
+    c.elbo.kl_cycle_steps = 10000  # cyclical (Fu et al. 2019): steps per cycle
+    c.elbo.kl_cycle_ratio = 0.5  # cyclical: fraction of a cycle spent rising
+    c.elbo.free_bits = 0.0  # nats per group; 0 = off
+    c.elbo.free_bits_groups = 0  # static: groups of latents; 0 = one per dimension
+    # Burgess et al. 2018: recon + weight * |KL - C|, the capacity C rising to capacity_max.
+    c.capacity_vae = ml_collections.ConfigDict(
+        dict(weight=10.0, capacity_max=25.0, capacity_steps=100000)  # capacity_max in nats
+    )
+    c.iwae = ml_collections.ConfigDict(dict(num_samples=5))  # static: importance samples K
+    # Chen et al. 2018: recon + mi_weight * MI + tc_weight * TC + dwkl_weight * DWKL.
+    c.beta_tcvae = ml_collections.ConfigDict(
+        dict(
+            tc_weight=1.0,  # the paper's beta
+            mi_weight=1.0,
+            dwkl_weight=1.0,
+            tc_estimator="mss",  # static: "mss" (stratified) | "mws" (weighted)
+        )
+    )
+    # Kim & Mnih 2018: the ELBO plus tc_weight (the paper's gamma) times the critic's TC estimate.
+    c.factor_vae = ml_collections.ConfigDict(dict(tc_weight=10.0))
+    # Tolstikhin et al. 2018: recon + weight (the paper's lambda) * MMD(q(z), p(z)); the kernel
+    # is objective.mmd_kernel / objective.mmd_scale.
+    c.wae_mmd = ml_collections.ConfigDict(dict(weight=1.0))
+    # Weight of the critic-based term that pushes q(z) towards p(z) (WAE-GAN's lambda; AAE).
+    c.wae_gan = ml_collections.ConfigDict(dict(adversarial_weight=1.0))
+    c.aae = ml_collections.ConfigDict(dict(adversarial_weight=1.0))
+    # Kingma et al. 2014: weight of the labelled mean of -log q(y|x) (the paper's alpha).
+    c.m2 = ml_collections.ConfigDict(dict(classification_weight=0.1))
 
     c.optimizer = ml_collections.ConfigDict()
     c.optimizer.name = "adam"  # "adam" | "adamw" | "sgd" | "rmsprop"

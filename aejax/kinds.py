@@ -23,5 +23,10 @@ TRAINERS: dict[str, Callable[[ml_collections.ConfigDict, paths.PathLike], dict]]
 
 
 def train(config: ml_collections.ConfigDict, workdir: paths.PathLike) -> dict:
-    """Trains (or resumes) ``config`` in ``workdir`` with the driver of its kind."""
+    """Trains (or resumes) ``config`` in ``workdir`` with the driver of its kind.
+
+    The config is settled first (:func:`aejax.build.settle_config`, in place): old keys move to
+    their new place with a note, and groups the run does not use are dropped.
+    """
+    build.settle_config(config)
     return TRAINERS[build.experiment_kind(config)](config, workdir)

@@ -11,6 +11,6 @@ from experiments import vae_mnist
 def get_config():
     c = vae_mnist.get_config()
     c.objective.name = "aae"
-    c.objective.lam = 1.0
+    c.aae.adversarial_weight = 1.0
     c.model.critic.hidden = (1000, 1000)
     return c

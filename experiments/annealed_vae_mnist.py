@@ -13,7 +13,7 @@ from experiments import vae_mnist
 def get_config():
     c = vae_mnist.get_config()
     c.objective.name = "capacity_vae"
-    c.objective.gamma = 1000.0
-    c.objective.capacity_max = 25.0
-    c.objective.capacity_steps = 4000
+    c.capacity_vae.weight = 1000.0
+    c.capacity_vae.capacity_max = 25.0
+    c.capacity_vae.capacity_steps = 4000
     return c

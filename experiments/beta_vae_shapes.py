@@ -13,6 +13,6 @@ from experiments import demo
 
 def get_config():
     c = demo.get_config()
-    c.objective.beta = 4.0
+    c.elbo.beta = 4.0
     c.train.num_steps = 10000
     return c

@@ -29,7 +29,7 @@ def get_config():
     c.model.decoder.channels = (64, 32, 32)
     c.model.likelihood = "bernoulli"
     c.objective.name = "elbo"
-    c.objective.beta = 1.0
+    c.elbo.beta = 1.0
     c.optimizer.learning_rate = 1e-3
     c.train.batch_size = 64
     c.train.num_steps = 6000

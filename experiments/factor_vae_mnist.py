@@ -12,6 +12,6 @@ from experiments import vae_mnist
 def get_config():
     c = vae_mnist.get_config()
     c.objective.name = "factor_vae"
-    c.objective.gamma = 10.0
+    c.factor_vae.tc_weight = 10.0
     c.model.critic.hidden = (1000, 1000, 1000)
     return c

@@ -12,7 +12,7 @@ from experiments import vae_mnist
 def get_config():
     c = vae_mnist.get_config()
     c.objective.name = "elbo"
-    c.objective.beta = 1.0
+    c.elbo.beta = 1.0
     c.objective.mmd_weight = 999.0
     c.objective.mmd_kernel = "imq"
     return c

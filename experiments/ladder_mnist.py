@@ -17,6 +17,6 @@ def get_config():
     c = vae_mnist.get_config()
     c.model.ladder.latent_dims = (10,)
     c.model.ladder.hidden = (256,)
-    c.objective.kl_schedule = "linear"
-    c.objective.kl_warmup_steps = 936
+    c.elbo.kl_schedule = "linear"
+    c.elbo.kl_warmup_steps = 936
     return c

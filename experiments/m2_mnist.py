@@ -3,8 +3,8 @@
 Classifier q(y|x) and the conditional VAE are MLPs with two hidden layers of 500 units and 50
 latents, as in the paper; every step sees a batch of 128 unlabelled images and all 100 labelled
 ones; the classification term has Kingma et al.'s reference weight alpha = 0.1 on the labelled mean
-(derived in aejax/objectives/semi_supervised.py; `--config.objective.alpha=60` gives the heavier
-weighting aejax used before, 0.1 N / N_l). The paper reports
+(derived in aejax/objectives/semi_supervised.py; `--config.m2.classification_weight=60` gives the
+heavier weighting aejax used before, 0.1 N / N_l). The paper reports
 11.97% test error with 100 labels after long training; evaluation reports the test error beside
 a classifier of the same architecture trained on the same 100 labels alone.
 

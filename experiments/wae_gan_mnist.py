@@ -11,7 +11,7 @@ from experiments import vae_mnist
 def get_config():
     c = vae_mnist.get_config()
     c.objective.name = "wae_gan"
-    c.objective.lam = 1.0
+    c.wae_gan.adversarial_weight = 1.0
     c.model.posterior = "delta"
     c.model.latent_dim = 8
     c.model.critic.hidden = (512, 512, 512)

@@ -15,6 +15,6 @@ def get_config():
     c.model.latent_dim = 8
     c.model.posterior = "delta"
     c.objective.name = "wae_mmd"
-    c.objective.lam = 10.0
+    c.wae_mmd.weight = 10.0
     c.objective.mmd_kernel = "imq"
     return c

@@ -75,7 +75,7 @@ def torch_mismatch(config) -> str | None:
         "ReLU": m.encoder.activation == m.decoder.activation == "relu",
         "a Gaussian posterior and Bernoulli likelihood": m.posterior == "gaussian"
         and m.likelihood == "bernoulli",
-        "the ELBO with beta = 1": config.objective.name == "elbo" and config.objective.beta == 1,
+        "the ELBO with beta = 1": config.objective.name == "elbo" and config.elbo.beta == 1,
         "constant-rate Adam without clipping": config.optimizer.name == "adam"
         and config.optimizer.schedule == "constant"
         and not config.optimizer.warmup_steps

@@ -2,7 +2,7 @@
 evaluated, then aggregated into ``DIR/sweep.csv``, ``DIR/sweep.md`` and ``DIR/sweep_plots.png``.
 
   python scripts/sweep.py --config experiments/vae_mnist.py --workdir runs/beta \
-      --sweep 'objective.beta=1,2,4,8' --seeds 5 [--vmap] [--profile quick|paper] [--iwae_k 100] \
+      --sweep 'elbo.beta=1,2,4,8' --seeds 5 [--vmap] [--profile quick|paper] [--iwae_k 100] \
       [--config.KEY=VALUE ...]
 
 ``--config.KEY=VALUE`` overrides apply to every member, as in ``scripts/train.py`` (a given
@@ -10,7 +10,7 @@ evaluated, then aggregated into ``DIR/sweep.csv``, ``DIR/sweep.md`` and ``DIR/sw
 one). Members are evaluated with ``--profile`` (default ``quick``: IWAE with K = min(100,
 eval.iwae_k) on the first 1000 test images, the negative ELBO on all; ``paper``: K = eval.iwae_k
 on every test image); each member's ``eval.json`` records the profile. With
-``--vmap`` the members that differ only in step hyperparameters (``objective.*`` weights,
+``--vmap`` the members that differ only in step hyperparameters (weights such as ``elbo.beta``,
 learning rates) and seed are trained together as one compiled program; members that differ in
 shape (latent size, architecture) form one vmapped group per shape. Members are in
 ``DIR/<key>=<value>_..._seed=<s>/`` (train.py workdirs plus eval.json); rerunning the command

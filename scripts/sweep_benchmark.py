@@ -5,7 +5,7 @@
       [--epochs 1] [--steps 0] [--iwae_k 8] [--num_test 10000]
 
 Every timing is end to end (process start, data, compile, train, evaluate) of real commands:
-  vmap:       scripts/sweep.py --sweep objective.beta=1,2,4,8 --seeds 2 --vmap
+  vmap:       scripts/sweep.py --sweep elbo.beta=1,2,4,8 --seeds 2 --vmap
   sequential: scripts/train.py then scripts/evaluate.py, for each of the 8 members in turn
   single:     the first member alone (train + evaluate)
 Training throughput compares the vmapped group's examples/s (all members) with a single run's.
@@ -80,7 +80,7 @@ def main() -> None:
                 *common,
                 f"--workdir={sweep}",
                 "--vmap",
-                f"--sweep=objective.beta={','.join(map(str, BETAS))}",
+                f"--sweep=elbo.beta={','.join(map(str, BETAS))}",
                 f"--seeds={SEEDS}",
                 f"--iwae_k={args.iwae_k}",
                 "--profile=paper",  # IWAE on the whole test set, as docs/scaling.md states
@@ -94,7 +94,7 @@ def main() -> None:
         for beta in BETAS:
             for seed in range(SEEDS):
                 wd = tmp / f"seq_{beta}_{seed}"
-                member_flags = [f"--config.objective.beta={beta}", f"--config.seed={seed}"]
+                member_flags = [f"--config.elbo.beta={beta}", f"--config.seed={seed}"]
                 wall = _run(
                     [py, "scripts/train.py", *common, *member_flags, f"--workdir={wd}"], env
                 )

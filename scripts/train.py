@@ -4,7 +4,7 @@ Ctrl-C (or SIGTERM) stops at the end of the current chunk after saving a checkpo
 second Ctrl-C stops at once without saving (exit 130). See aejax/train/preemption.py.
 
   python scripts/train.py --config experiments/vae_mnist.py --workdir runs/vae_mnist \
-      [--config.objective.beta=4 --config.train.num_epochs=20 ...]
+      [--config.elbo.beta=4 --config.train.num_epochs=20 ...]
 """
 
 from __future__ import annotations

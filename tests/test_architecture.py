@@ -16,7 +16,7 @@ PACKAGE = REPO / "aejax"
 # Bottom to top. A module may import its own layer (no cycle between packages) and the layers
 # below; never one above. Top-level modules count as packages of their own name.
 LAYERS = [
-    {"types", "errors", "paths", "defaults", "cli"},
+    {"types", "errors", "paths", "config_keys", "defaults", "cli"},
     {"nn", "distributions", "data"},
     {"objectives", "models"},
     {"build"},

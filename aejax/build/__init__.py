@@ -12,6 +12,7 @@ rest of the library receives plain objects (modules, functions, dataclasses).
 - :mod:`~aejax.build.optimizer`: the update direction of each player;
 - :mod:`~aejax.build.experiment`: all of it as one :class:`Experiment`;
 - :mod:`~aejax.build.graph`: the same for the experiment kind ``"graph"`` (GAE/VGAE);
+- :mod:`~aejax.build.settle`: a run's config with old keys moved and unused groups dropped;
 - :mod:`~aejax.build.checks`: reading and checking values.
 """
 
@@ -49,6 +50,7 @@ from aejax.build.optimizer import (
     build_player_direction,
     build_schedule,
 )
+from aejax.build.settle import settle_config, unused_groups
 from aejax.models.heads import LIKELIHOODS, POSTERIORS
 from aejax.models.priors import PRIORS
 
@@ -82,4 +84,6 @@ __all__ = [
     "load_graph",
     "matmul_precision",
     "resolve_train",
+    "settle_config",
+    "unused_groups",
 ]

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import ml_collections
 import optax
 
-from aejax import models
+from aejax import config_keys, models
 from aejax.build.checks import choice, get, positive
 from aejax.build.model import build_model
 from aejax.build.objective import OBJECTIVES, build_objective, build_streams
@@ -95,6 +95,7 @@ def build_experiment(
     config: ml_collections.ConfigDict, image_shape: tuple[int, ...], num_examples: int
 ) -> Experiment:
     """Everything training needs besides the data arrays."""
+    config = config_keys.translated(config)
     if not isinstance(config.seed, int) or config.seed < 0:
         raise ConfigError(f"seed must be an integer >= 0, got {config.seed!r}")
     train = resolve_train(config, num_examples)
@@ -132,10 +133,12 @@ def hparams_as_arrays(hparams: Mapping[str, float]) -> dict[str, jnp.ndarray]:
 def hparam_config_keys(config: ml_collections.ConfigDict) -> tuple[str, ...]:
     """Config keys whose values reach the step only through ``hparams`` (so members of a sweep
     that differ only in these share one compiled step)."""
+    config = config_keys.translated(config)
     name = choice(config.objective.name, tuple(OBJECTIVES), "objective.name")
     players = {p for spec in OBJECTIVES.values() for p in spec.players}
     keys = ["optimizer.learning_rate", *sorted(f"{p.optimizer}.learning_rate" for p in players)]
-    return tuple(keys + [f"objective.{h}" for h in OBJECTIVES[name].hparams])
+    spec = OBJECTIVES[name]
+    return tuple(keys + [h if "." in h else f"{spec.group}.{h}" for h in spec.hparams])
 
 
 def matmul_precision(config: ml_collections.ConfigDict):

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 import ml_collections
 import optax
 
+from aejax import config_keys
 from aejax.build.checks import choice, positive
 from aejax.build.optimizer import build_direction
 from aejax.data.planetoid import Graph, load_planetoid
@@ -73,6 +74,7 @@ def load_graph(config: ml_collections.ConfigDict) -> Graph:
 
 def build_graph_experiment(config: ml_collections.ConfigDict, graph: Graph) -> GraphExperiment:
     """Model, objective, optimizer direction and hparams for training on ``graph``."""
+    config = config_keys.translated(config)
     if not isinstance(config.seed, int) or config.seed < 0:
         raise ConfigError(f"seed must be an integer >= 0, got {config.seed!r}")
     g = config.graph
@@ -107,7 +109,7 @@ def build_graph_experiment(config: ml_collections.ConfigDict, graph: Graph) -> G
     num_steps = int(positive(t.num_steps or t.num_epochs, "train.num_steps"))
     hparams = {"learning_rate": float(config.optimizer.learning_rate)}
     if name == "elbo":
-        hparams["beta"] = float(positive(config.objective.beta, "objective.beta", allow_zero=True))
+        hparams["beta"] = float(positive(config.elbo.beta, "elbo.beta", allow_zero=True))
     model = GraphAutoEncoder(
         hidden=int(positive(g.hidden, "graph.hidden")),
         latent_dim=int(positive(config.model.latent_dim, "model.latent_dim")),

@@ -1,7 +1,8 @@
 """The objective ``config.objective`` describes, from the specs the objective modules declare.
 
 ``objective.name`` picks an :class:`~aejax.objectives.spec.ObjectiveSpec`; its options and
-hparams are read from ``config.objective``, every extra term whose weight is > 0 is added, and
+hparams are read from its own config group (``config.<spec.group>``, e.g. ``config.factor_vae``),
+every extra term (``config.objective``) whose weight is > 0 is added, and
 ``objective.corruption`` wraps the whole. The spec's extra streams are sized here too.
 """
 
@@ -12,7 +13,7 @@ from collections.abc import Callable, Mapping
 
 import ml_collections
 
-from aejax import nn, objectives
+from aejax import config_keys, nn, objectives
 from aejax.build.checks import choice, get, options, positive
 from aejax.errors import ConfigError
 from aejax.objectives import compose
@@ -36,6 +37,7 @@ def build_objective(
     ``objective.name`` with its static options, plus every extra term whose weight is > 0, under
     the input corruption ``objective.corruption``. ``num_examples`` (the training set size) is
     passed to the objective's ``derive`` (hparams that follow from the data)."""
+    config = config_keys.translated(config)
     o, m = config.objective, config.model
     name = choice(o.name, tuple(OBJECTIVES), "objective.name")
     spec = OBJECTIVES[name]
@@ -50,9 +52,10 @@ def build_objective(
             f"objective.name={name!r} needs model.posterior='gaussian' (a Delta posterior has no "
             "density); use objective.name='reconstruction' for a deterministic autoencoder"
         )
-    opts = options(o, spec.options, "objective")
+    opts = _spec_options(config, spec)
     objective = compose.bind(spec.fn, **opts)
-    names = list(spec.hparams)
+    # hparam -> the config key it is read from.
+    sources = {h.rsplit(".", 1)[-1]: h if "." in h else f"{spec.group}.{h}" for h in spec.hparams}
     must_be_positive, fractions = list(spec.positive), list(spec.fractions)
     checks = [(spec.check, opts)]
     extras = []
@@ -60,7 +63,8 @@ def build_objective(
         if any(o[w] for w in term.weights):
             term_opts = options(o, term.options, "objective")
             extras.append(compose.bind(term.fn, **term_opts))
-            names += [h for h in term.weights + term.hparams if h not in names]
+            for h in term.weights + term.hparams:
+                sources.setdefault(h, f"objective.{h}")
             must_be_positive += term.positive
             fractions += term.fractions
             checks.append((term.check, term_opts))
@@ -73,18 +77,19 @@ def build_objective(
                 f"not objective.name={name!r}; set objective.corruption='none'"
             )
         strength, is_fraction = CORRUPTION_HPARAMS[corruption]
-        names.append(strength)
+        sources[strength] = f"objective.{strength}"
         fractions += [strength] if is_fraction else []
         objective = compose.with_corruption(objective, corruption)
     values = {}
-    for h in names:
-        value = o[h]
+    for h, key in sources.items():
+        value = get(config, key)
         if not isinstance(value, (int, float)) or value < 0:
-            raise ConfigError(f"objective.{h} must be a number >= 0, got {value!r}")
+            raise ConfigError(f"{key} must be a number >= 0, got {value!r}")
         values[h] = float(value)
-    require_positive(values, *must_be_positive)
+    for h in must_be_positive:
+        require_positive(values, h, group=sources[h].rsplit(".", 1)[0])
     for h in fractions:
-        require_fraction(values, h)
+        require_fraction(values, h, group=sources[h].rsplit(".", 1)[0])
     facts = ModelFacts(
         posterior=m.posterior,
         latent_width=m.latent_dim + sum(m.ladder.latent_dims),
@@ -97,6 +102,16 @@ def build_objective(
         pools = {s.name: _pool_size(config, name, s) for s in spec.streams}
         values = spec.derive(values, num_examples=num_examples, pools=pools)
     return objective, values
+
+
+def _spec_options(config: ml_collections.ConfigDict, spec: ObjectiveSpec) -> dict:
+    """The spec's options, read from its group (a dotted key from the config root)."""
+    out = {}
+    for arg, opt in spec.options.items():
+        group, _, leaf = opt.key.rpartition(".")
+        group = group or spec.group
+        out.update(options(get(config, group), {arg: opt._replace(key=leaf)}, group))
+    return out
 
 
 def _batch_norm_encoder(m: ml_collections.ConfigDict) -> bool:
@@ -118,6 +133,7 @@ def _pool_size(config: ml_collections.ConfigDict, objective: str, stream) -> int
 
 def build_streams(config: ml_collections.ConfigDict) -> tuple[Stream, ...]:
     """The extra batch streams ``objective.name`` declares, sized from the config."""
+    config = config_keys.translated(config)
     name = choice(config.objective.name, tuple(OBJECTIVES), "objective.name")
     streams = []
     for spec in OBJECTIVES[name].streams:

@@ -16,6 +16,8 @@ References:
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 
@@ -42,11 +44,12 @@ def permute_dims(key: PRNGKey, z: Array) -> Array:
 def factor_vae(
     model, batch: Batch, key: PRNGKey, hparams: HParams, *, step: Array, train: bool
 ) -> LossTerms:
-    """``recon + KL + gamma * TC``, with the total correlation ``TC ≈ E_q[log D(z)/(1-D(z))]``.
+    """``recon + KL + tc_weight * TC``, with the total correlation ``TC ≈ E_q[log D(z)/(1-D(z))]``.
 
     The critic learns to tell codes ``z ~ q(z)`` (logit > 0) from dimension-wise permuted codes
     (samples of ``prod_j q(z_j)``). Terms: ``recon``, ``kl``, ``neg_elbo``, ``tc`` (the critic's
-    estimate, nats), ``critic_accuracy``. ``hparams["gamma"]`` weighs the TC term.
+    estimate, nats), ``critic_accuracy``. ``hparams["tc_weight"]`` (the paper's gamma) weighs the
+    TC term.
     """
     del step
     z_key, perm_key = jax.random.split(key)
@@ -62,7 +65,7 @@ def factor_vae(
     aux = jax.nn.softplus(-real_logit) + jax.nn.softplus(fake_logit)
     accuracy = 0.5 * ((real_logit > 0).astype(jnp.float32) + (fake_logit < 0).astype(jnp.float32))
     return LossTerms(
-        loss=recon + kl + hparams["gamma"] * tc,
+        loss=recon + kl + hparams["tc_weight"] * tc,
         terms={
             "recon": recon,
             "kl": kl,
@@ -77,13 +80,14 @@ def factor_vae(
 def adversarial_prior_matching(
     model, batch: Batch, key: PRNGKey, hparams: HParams, *, step: Array, train: bool
 ) -> LossTerms:
-    """``recon + lam * (-log D(z_q))``: codes are pushed to look like prior samples to a critic.
+    """``recon + adversarial_weight * (-log D(z_q))``: codes are pushed to look like prior
+    samples to a critic.
 
     This is WAE-GAN (a deterministic or Gaussian encoder, the reconstruction cost
-    ``-log p(x|z)``, weight ``lam``, typically 1-10) and the adversarial autoencoder (the same
-    game with ``lam = 1``; the AAE paper alternates the two phases, here both players update in the
-    same step). The critic calls prior samples real (logit > 0) and codes fake. Terms: ``recon``,
-    ``adversarial`` (the encoder's GAN loss, nats), ``critic_accuracy``.
+    ``-log p(x|z)``, the weight is the paper's ``lambda``, typically 1-10) and the adversarial
+    autoencoder (the same game with weight 1; the AAE paper alternates the two phases, here both
+    players update in the same step). The critic calls prior samples real (logit > 0) and codes
+    fake. Terms: ``recon``, ``adversarial`` (the encoder's GAN loss, nats), ``critic_accuracy``.
     """
     del step
     z_key, prior_key = jax.random.split(key)
@@ -98,7 +102,7 @@ def adversarial_prior_matching(
     aux = jax.nn.softplus(-prior_logit) + jax.nn.softplus(code_logit)
     accuracy = 0.5 * ((prior_logit > 0).astype(jnp.float32) + (code_logit < 0).astype(jnp.float32))
     return LossTerms(
-        loss=recon + hparams["lam"] * adversarial,
+        loss=recon + hparams["adversarial_weight"] * adversarial,
         terms={"recon": recon, "adversarial": adversarial, "critic_accuracy": accuracy},
         aux_loss=aux,
     )
@@ -106,12 +110,20 @@ def adversarial_prior_matching(
 
 # WAE-GAN and the adversarial autoencoder are one objective (see adversarial_prior_matching).
 _PRIOR_MATCHING = ObjectiveSpec(
-    fn=adversarial_prior_matching, hparams=("lam",), networks=("critic",), players=(CRITIC,)
+    fn=adversarial_prior_matching,
+    group="wae_gan",
+    hparams=("adversarial_weight",),
+    networks=("critic",),
+    players=(CRITIC,),
 )
 OBJECTIVES = {
     "factor_vae": ObjectiveSpec(
-        fn=factor_vae, hparams=("gamma",), networks=("critic",), players=(CRITIC,)
+        fn=factor_vae,
+        group="factor_vae",
+        hparams=("tc_weight",),
+        networks=("critic",),
+        players=(CRITIC,),
     ),
     "wae_gan": _PRIOR_MATCHING,
-    "aae": _PRIOR_MATCHING,
+    "aae": dataclasses.replace(_PRIOR_MATCHING, group="aae"),
 }

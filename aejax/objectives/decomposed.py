@@ -84,7 +84,7 @@ def beta_tcvae(
     train: bool,
     estimator: str = "mss",
 ) -> LossTerms:
-    """``-log p(x|z) + mi_weight * MI + beta * TC + dwkl_weight * DWKL`` per example (alpha,
+    """``-log p(x|z) + mi_weight * MI + tc_weight * TC + dwkl_weight * DWKL`` per example (alpha,
     beta, gamma of Chen et al.; 1, beta, 1 is beta-TCVAE), with one sample ``z`` per example.
 
     Per example: ``MI = log q(z|x) - log q(z)``, ``TC = log q(z) - sum_d log q(z_d)``,
@@ -104,7 +104,12 @@ def beta_tcvae(
     tc = log_qz - log_prod
     dwkl = log_prod - prior.log_prob(z)
     kl = kl_to_prior(posterior, prior, z)
-    loss = recon + hparams["mi_weight"] * mi + hparams["beta"] * tc + hparams["dwkl_weight"] * dwkl
+    loss = (
+        recon
+        + hparams["mi_weight"] * mi
+        + hparams["tc_weight"] * tc
+        + hparams["dwkl_weight"] * dwkl
+    )
     return LossTerms(
         loss=loss,
         terms={"recon": recon, "kl": kl, "neg_elbo": recon + kl, "mi": mi, "tc": tc, "dwkl": dwkl},
@@ -169,7 +174,8 @@ def _check_dip_type(hparams, options, model) -> None:
 OBJECTIVES = {
     "beta_tcvae": ObjectiveSpec(
         fn=beta_tcvae,
-        hparams=("mi_weight", "beta", "dwkl_weight"),
+        group="beta_tcvae",
+        hparams=("mi_weight", "tc_weight", "dwkl_weight"),
         options={"estimator": Option("tc_estimator", TC_ESTIMATORS)},
         needs_density=True,
         corruptible=True,

@@ -82,11 +82,11 @@ def negative_elbo(
 def capacity_vae(
     model, batch: Batch, key: PRNGKey, hparams: HParams, *, step: Array, train: bool
 ) -> LossTerms:
-    """``-log p(x|z) + gamma * |KL - C(step)|`` (Burgess et al.), ``C`` rising linearly from 0 to
-    ``capacity_max`` nats over ``capacity_steps`` steps.
+    """``-log p(x|z) + weight * |KL - C(step)|`` (``weight`` is Burgess et al.'s gamma), ``C``
+    rising linearly from 0 to ``capacity_max`` nats over ``capacity_steps`` steps.
 
     The absolute value applies to the batch-mean KL, as in the paper's expectation: example ``b``
-    gets ``gamma * sign(mean KL - C) * (KL_b - C)``, whose batch mean is ``gamma |mean KL - C|``.
+    gets ``weight * sign(mean KL - C) * (KL_b - C)``, whose batch mean is ``weight |mean KL - C|``.
     Terms: ``recon``, ``kl``, ``neg_elbo``, ``capacity`` (nats).
     """
     recon, dims = _recon_and_kl(model, batch, key, train)
@@ -94,7 +94,7 @@ def capacity_vae(
     c = linear_capacity(step, hparams["capacity_max"], hparams["capacity_steps"])
     sign = jax.lax.stop_gradient(jnp.sign(kl.mean() - c))
     return LossTerms(
-        loss=recon + hparams["gamma"] * sign * (kl - c),
+        loss=recon + hparams["weight"] * sign * (kl - c),
         terms={
             "recon": recon,
             "kl": kl,
@@ -109,11 +109,9 @@ def _check_kl_schedule(hparams, options, model) -> None:
     """The schedule's own hparams must be > 0; the rising fraction of a cycle at most 1."""
     del model
     needed = {"linear": ("kl_warmup_steps",), "cyclical": ("kl_cycle_steps", "kl_cycle_ratio")}
-    require_positive(hparams, *needed.get(options["kl_schedule"], ()))
+    require_positive(hparams, *needed.get(options["kl_schedule"], ()), group="elbo")
     if hparams["kl_cycle_ratio"] > 1:
-        raise ConfigError(
-            f"objective.kl_cycle_ratio must be in (0, 1], got {hparams['kl_cycle_ratio']}"
-        )
+        raise ConfigError(f"elbo.kl_cycle_ratio must be in (0, 1], got {hparams['kl_cycle_ratio']}")
 
 
 def _check_free_bits_groups(hparams, options, model) -> None:
@@ -121,7 +119,7 @@ def _check_free_bits_groups(hparams, options, model) -> None:
     groups = options["free_bits_groups"]
     if groups and model.latent_width % groups:
         raise ConfigError(
-            f"objective.free_bits_groups={groups} must divide the latent width "
+            f"elbo.free_bits_groups={groups} must divide the latent width "
             f"{model.latent_width} (model.latent_dim plus model.ladder.latent_dims; 0 = one group "
             "per dimension)"
         )
@@ -135,6 +133,7 @@ def _check_elbo(hparams, options, model) -> None:
 OBJECTIVES = {
     "elbo": ObjectiveSpec(
         fn=negative_elbo,
+        group="elbo",
         hparams=("beta", "free_bits", "kl_warmup_steps", "kl_cycle_steps", "kl_cycle_ratio"),
         options={
             "kl_schedule": Option("kl_schedule", KL_SCHEDULES),
@@ -147,7 +146,8 @@ OBJECTIVES = {
     ),
     "capacity_vae": ObjectiveSpec(
         fn=capacity_vae,
-        hparams=("gamma", "capacity_max", "capacity_steps"),
+        group="capacity_vae",
+        hparams=("weight", "capacity_max", "capacity_steps"),
         positive=("capacity_steps",),
         needs_density=True,
         corruptible=True,

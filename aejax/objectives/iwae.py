@@ -65,6 +65,7 @@ def iwae(
 OBJECTIVES = {
     "iwae": ObjectiveSpec(
         fn=iwae,
+        group="iwae",
         options={"num_samples": Option("num_samples", minimum=1)},
         needs_density=True,
         corruptible=True,

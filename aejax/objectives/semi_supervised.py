@@ -27,10 +27,11 @@ trainer does:
   example is drawn ``(N / B) (L / N_l)`` times with weight ``alpha / L`` each, against one draw
   with weight ``1 / B`` for an unlabelled image, a ratio of ``alpha N / N_l``.
 
-Other weightings are a config choice (``objective.alpha``): ``alpha = 0.1 N / N_l`` (60 for 100
-labels of 60,000, aejax's default before 2026-12 and what several reimplementations use) weighs
-each labelled example ``N / N_l`` times more than the reference; ``objective.alpha = 0`` still
-selects it, for old command lines, with a one-line note.
+Other weightings are a config choice (``m2.classification_weight``, the paper's alpha):
+``alpha = 0.1 N / N_l`` (60 for 100 labels of 60,000, aejax's default before 2026-12 and what
+several reimplementations use) weighs each labelled example ``N / N_l`` times more than the
+reference; ``m2.classification_weight = 0`` still selects it, for old command lines, with a
+one-line note.
 
 References:
   Kingma et al., "Semi-Supervised Learning with Deep Generative Models", NeurIPS 2014, eqs. 6-9.
@@ -88,7 +89,11 @@ def m2(
     lab_log_q = jax.nn.log_softmax(model.classifier(xl, train=train), axis=-1)
     ce = -jnp.take_along_axis(lab_log_q, yl[:, None], axis=-1)[:, 0]
     accuracy = (lab_log_q.argmax(-1) == yl).astype(jnp.float32)
-    loss = unlabelled + hparams["labelled_weight"] * lab_bound.mean() + hparams["alpha"] * ce.mean()
+    loss = (
+        unlabelled
+        + hparams["labelled_weight"] * lab_bound.mean()
+        + hparams["classification_weight"] * ce.mean()
+    )
     full = lambda v: jnp.full((b,), v.mean())  # noqa: E731
     return LossTerms(
         loss=loss,
@@ -114,9 +119,10 @@ def select_labelled(ds, key: PRNGKey, size: int, *, num_classes: int) -> np.ndar
 
 
 REFERENCE_ALPHA = 0.1  # Kingma et al.'s alpha (their reference code), see the module docstring
-# objective.alpha = 0 meant ``0.1 N / N_l`` before the reference weighting became the default.
+# m2.classification_weight (then objective.alpha) = 0 meant ``0.1 N / N_l`` before the reference
+# weighting became the default.
 LEGACY_ALPHA_NOTE = (
-    "note: objective.alpha=0 selects the old M2 weighting alpha = 0.1 N / N_l = {alpha:g} "
+    "note: m2.classification_weight=0 selects the old M2 weighting alpha = 0.1 N / N_l = {alpha:g} "
     "(each labelled example {ratio:g}x Kingma et al.'s); the default is now their alpha = 0.1"
 )
 
@@ -126,10 +132,12 @@ def weights(hparams: dict, *, num_examples: int, pools: dict[str, int]) -> dict:
     reference weighting; 0 selects the old ``0.1 N / N_l`` with a note on stderr)."""
     n = pools[LABELLED.name]
     hparams = {**hparams, "labelled_weight": n / num_examples}
-    if not hparams["alpha"]:
-        hparams["alpha"] = REFERENCE_ALPHA * num_examples / n
+    if not hparams["classification_weight"]:
+        hparams["classification_weight"] = REFERENCE_ALPHA * num_examples / n
         print(
-            LEGACY_ALPHA_NOTE.format(alpha=hparams["alpha"], ratio=num_examples / n),
+            LEGACY_ALPHA_NOTE.format(
+                alpha=hparams["classification_weight"], ratio=num_examples / n
+            ),
             file=sys.stderr,
         )
     return hparams
@@ -144,6 +152,11 @@ LABELLED = StreamSpec(
 )
 OBJECTIVES = {
     "m2": ObjectiveSpec(
-        fn=m2, hparams=("alpha",), networks=("classifier",), streams=(LABELLED,), derive=weights
+        fn=m2,
+        group="m2",
+        hparams=("classification_weight",),
+        networks=("classifier",),
+        streams=(LABELLED,),
+        derive=weights,
     )
 }

@@ -2,8 +2,9 @@
 
 Every objective module exports ``OBJECTIVES = {config name: ObjectiveSpec}`` (extra-term modules
 ``EXTRA_TERMS = {name: ExtraTerm}``); :mod:`aejax.objectives` collects them and
-:mod:`aejax.build` looks them up by ``objective.name``. A spec names the config keys the method
-reads (all under ``config.objective`` unless a key says otherwise), what the model must provide
+:mod:`aejax.build` looks them up by ``objective.name``. A spec names the config group of the
+method's own settings (``config.<group>``, e.g. ``config.factor_vae``; a dotted key such as
+``objective.mmd_scale`` is read where it says), what the model must provide
 for it, and what the trainer must feed it beyond the main batch; the trainer never names a
 method (see :class:`aejax.types.Player` and :class:`aejax.types.Stream`).
 """
@@ -55,7 +56,10 @@ class ObjectiveSpec:
 
     Attributes:
       fn: ``fn(model, batch, key, hparams, *, step, train, **options) -> LossTerms``.
-      hparams: ``config.objective`` keys passed as float hparams (arrays: a new value never
+      group: the config group of the method's own settings; a run's config keeps that group
+        only when the run uses this objective.
+      hparams: ``config.<group>`` keys (or dotted keys from the config root, passed by their
+        last component) passed as float hparams (arrays: a new value never
         recompiles), each ``>= 0``.
       options: keyword argument of ``fn`` -> its :class:`Option`.
       positive: hparams that must be ``> 0``.
@@ -73,6 +77,7 @@ class ObjectiveSpec:
     """
 
     fn: Callable
+    group: str = "objective"
     hparams: tuple[str, ...] = ()
     options: Mapping[str, Option] = dataclasses.field(default_factory=dict)
     positive: tuple[str, ...] = ()
@@ -107,14 +112,14 @@ class ExtraTerm:
     check: Callable | None = None
 
 
-def require_positive(hparams: Mapping[str, float], *keys: str) -> None:
-    """Raises naming ``objective.<key>`` when a value is not > 0."""
+def require_positive(hparams: Mapping[str, float], *keys: str, group: str = "objective") -> None:
+    """Raises naming ``<group>.<key>`` when a value is not > 0."""
     for key in keys:
         if not hparams[key] > 0:
-            raise ConfigError(f"objective.{key} must be > 0, got {hparams[key]!r}")
+            raise ConfigError(f"{group}.{key} must be > 0, got {hparams[key]!r}")
 
 
-def require_fraction(hparams: Mapping[str, float], key: str) -> None:
-    """Raises naming ``objective.<key>`` when a value is not in (0, 1)."""
+def require_fraction(hparams: Mapping[str, float], key: str, group: str = "objective") -> None:
+    """Raises naming ``<group>.<key>`` when a value is not in (0, 1)."""
     if not 0 < hparams[key] < 1:
-        raise ConfigError(f"objective.{key} must be in (0, 1), got {hparams[key]!r}")
+        raise ConfigError(f"{group}.{key} must be in (0, 1), got {hparams[key]!r}")

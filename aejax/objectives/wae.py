@@ -45,7 +45,7 @@ def wae_mmd(
     z, mmd = mmd_to_prior(model, batch, key, train, kernel, hparams["mmd_scale"])
     recon = -model.decode(z, model.condition(batch), train=train).log_prob(batch["image"])
     mmd = jnp.full(recon.shape, mmd)
-    return LossTerms(loss=recon + hparams["lam"] * mmd, terms={"recon": recon, "mmd": mmd})
+    return LossTerms(loss=recon + hparams["weight"] * mmd, terms={"recon": recon, "mmd": mmd})
 
 
 def mmd_penalty(
@@ -70,8 +70,10 @@ _KERNEL = {"kernel": Option("mmd_kernel", KERNELS)}
 OBJECTIVES = {
     "wae_mmd": ObjectiveSpec(
         fn=wae_mmd,
-        hparams=("lam", "mmd_scale"),
-        options=_KERNEL,
+        group="wae_mmd",
+        # The kernel is shared with the InfoVAE term, so it stays in config.objective.
+        hparams=("weight", "objective.mmd_scale"),
+        options={"kernel": Option("objective.mmd_kernel", KERNELS)},
         positive=("mmd_scale",),
         corruptible=True,
     )

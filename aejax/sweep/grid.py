@@ -10,10 +10,11 @@ from __future__ import annotations
 import ast
 import dataclasses
 import itertools
+import sys
 
 import ml_collections
 
-from aejax import build
+from aejax import build, config_keys
 from aejax.defaults import choose_length, flatten
 from aejax.errors import ConfigError
 
@@ -28,12 +29,11 @@ class Member:
 
 
 def parse_sweep(spec: str) -> tuple[str, list]:
-    """``'objective.beta=1,2,4'`` -> ``('objective.beta', [1, 2, 4])`` (Python literals, else
-    strings)."""
+    """``'elbo.beta=1,2,4'`` -> ``('elbo.beta', [1, 2, 4])`` (Python literals, else strings)."""
     key, sep, values = spec.partition("=")
     items = [v.strip() for v in values.split(",") if v.strip()]
     if not sep or not key.strip() or not items:
-        raise ConfigError(f"--sweep {spec!r}: expected KEY=V1,V2,... e.g. objective.beta=1,2,4")
+        raise ConfigError(f"--sweep {spec!r}: expected KEY=V1,V2,... e.g. elbo.beta=1,2,4")
     return key.strip(), [_literal(v) for v in items]
 
 
@@ -42,6 +42,15 @@ def _literal(text: str):
         return ast.literal_eval(text)
     except (ValueError, SyntaxError):
         return text
+
+
+def _renamed(axis: tuple[str, list], method: str) -> tuple[str, list]:
+    key, values = axis
+    new = config_keys.new_key(key, method)
+    if new != key:
+        shown = ",".join(map(str, values))
+        print(f"note: {key} is now {new} for {method}; use --sweep {new}={shown}", file=sys.stderr)
+    return new, values
 
 
 def set_key(config: ml_collections.ConfigDict, key: str, value) -> None:
@@ -64,11 +73,14 @@ def expand(config: ml_collections.ConfigDict, sweeps: list[str], seeds: int) -> 
     """The grid: every combination of the swept values, times seeds ``config.seed + i``.
 
     Sweeping one of ``train.num_steps`` / ``train.num_epochs`` sets the other to 0 in every
-    member, as the command line does (:func:`aejax.defaults.choose_length`).
+    member, as the command line does (:func:`aejax.defaults.choose_length`). ``config`` is
+    settled first (:func:`aejax.build.settle_config`, in place), and a swept old key
+    (``objective.beta``) sweeps its new key for the config's method, with a note.
     """
     if seeds < 1:
         raise ConfigError(f"--seeds must be >= 1, got {seeds}")
-    axes = [parse_sweep(s) for s in sweeps]
+    build.settle_config(config)
+    axes = [_renamed(parse_sweep(s), config.objective.name) for s in sweeps]
     keys = [k for k, _ in axes]
     if len(set(keys)) != len(keys) or "seed" in keys:
         raise ConfigError(f"--sweep keys must be distinct and not 'seed' (use --seeds): {keys}")

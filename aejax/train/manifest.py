@@ -24,7 +24,7 @@ from collections.abc import Mapping
 import jax
 import numpy as np
 
-from aejax import paths
+from aejax import config_keys, paths
 from aejax.types import PyTree
 
 NAME = "aejax_manifest.json"
@@ -162,10 +162,15 @@ def compare_trees(got: Mapping[str, list], want: Mapping[str, list], what: str) 
 def config_differences(
     saved: Mapping, current: Mapping, ignore_prefixes: tuple[str, ...] = ()
 ) -> list[str]:
-    """Flattened config keys whose values differ, except keys starting with an ignored prefix."""
+    """Flattened config keys whose values differ, except keys starting with an ignored prefix.
+
+    ``saved`` is read with today's key names (:mod:`aejax.config_keys`); keys only one side has
+    (a group dropped as unused, a key added to the schema since) are not compared.
+    """
+    saved, _ = config_keys.translate_flat(saved)
     return sorted(
         k
-        for k in set(saved) | set(current)
+        for k in set(saved) & set(current)
         if _norm(saved.get(k)) != _norm(current.get(k))
         and not any(k.startswith(p) for p in ignore_prefixes)
     )

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 
 import ml_collections
 
-from aejax import build, paths
+from aejax import build, config_keys, paths
 from aejax.defaults import base_config, flatten
 from aejax.errors import CheckpointError, ConfigError
 from aejax.train.checkpoint import Checkpointer
@@ -42,14 +43,23 @@ class TrainedRun:
 
 
 def load_config(workdir: paths.PathLike) -> ml_collections.ConfigDict:
-    """The run's saved config laid over today's defaults (keys added since then get defaults)."""
+    """The run's saved config laid over today's defaults (keys added since then get defaults).
+
+    Old keys of a run saved before they moved are read at their new place
+    (:mod:`aejax.config_keys`), with one note on stderr. The config has every group of the schema
+    (evaluators may read groups the run did not train with).
+    """
     paths.require_backend(workdir)
     path = paths.resolve(workdir) / "config.json"
     if not path.exists():
         raise CheckpointError(f"{path} not found: is {workdir} a training workdir?")
     config = base_config()
+    saved, notes = config_keys.translate_flat(flatten(json.loads(path.read_text())))
+    if notes:
+        moved = "; ".join(n.removeprefix("note: ").split(";")[0] for n in notes)
+        print(f"note: {path} has old config keys, read as: {moved}", file=sys.stderr)
     try:
-        config.update_from_flattened_dict(flatten(json.loads(path.read_text())))
+        config.update_from_flattened_dict(saved)
     except (KeyError, AttributeError, TypeError) as e:
         raise ConfigError(f"{path} does not fit this version's config schema: {e}") from e
     return config
@@ -74,8 +84,10 @@ def load_trained(
         image_shape, num_train = train_ds.info.shape, len(train_ds)
     exp = build.build_experiment(config, tuple(image_shape), num_train)
     template = init_state(exp, tuple(image_shape), named_keys(exp.seed)["init"])
+    settled = config.copy_and_resolve_references()
+    build.settle_config(settled, quiet=True)  # as the run saved it
     run = {
-        "config": flatten(json.loads(config.to_json_best_effort())),
+        "config": flatten(json.loads(settled.to_json_best_effort())),
         "image_shape": list(image_shape),
         "num_examples": int(num_train),
     }

@@ -11,7 +11,7 @@ import json
 
 import ml_collections
 
-from aejax import paths
+from aejax import config_keys, paths
 from aejax.data.base import ArrayDataset
 from aejax.defaults import flatten
 from aejax.errors import ConfigError, DataError
@@ -49,15 +49,20 @@ def describe_run(config: ml_collections.ConfigDict, ds: ArrayDataset, steps_per_
 
 def check_same_config(workdir: paths.Path, config: ml_collections.ConfigDict) -> None:
     """Refuses a workdir that holds a run of another config (keys in
-    :data:`RESUMABLE_CHANGES` may differ)."""
+    :data:`RESUMABLE_CHANGES` may differ).
+
+    A ``config.json`` saved before keys moved is read with their new names; keys that only one
+    side has (a group one of them dropped as unused, a key added to the schema since) are not
+    compared.
+    """
     path = workdir / "config.json"
     if not path.exists():
         return
-    old = flatten(json.loads(path.read_text()))
+    old, _ = config_keys.translate_flat(flatten(json.loads(path.read_text())))
     new = flatten(json.loads(config.to_json_best_effort()))
     changed = sorted(
         k
-        for k in set(old) | set(new)
+        for k in set(old) & set(new)
         if old.get(k) != new.get(k) and not any(k.startswith(r) for r in RESUMABLE_CHANGES)
     )
     if changed:

@@ -124,7 +124,7 @@ def test_vmapped_sweep_into_a_bucket(bucket):
         "--workdir",
         "gs://bucket/sweep",
         "--sweep",
-        "objective.beta=1,2",
+        "elbo.beta=1,2",
         "--vmap",
         "--iwae_k",
         "2",

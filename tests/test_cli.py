@@ -98,7 +98,7 @@ def test_library_never_imports_torch():
     [
         ("scripts/train.py", []),
         ("scripts/train.py", ["--config.train.num_steps=3"]),  # overrides parse before the file
-        ("scripts/sweep.py", ["--sweep=objective.beta=1,2"]),
+        ("scripts/sweep.py", ["--sweep=elbo.beta=1,2"]),
         ("scripts/benchmark.py", ["--out=OUT"]),
     ],
 )

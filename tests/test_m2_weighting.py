@@ -70,7 +70,7 @@ def test_default_alpha_gives_each_labelled_example_the_reference_weight():
     steps_per_epoch, epochs = n // b, 40
     pool = stream_pools(exp, ds)["labelled"]
     counts = _draw_counts(ds, pool, size, steps_per_epoch * epochs) / epochs  # draws per epoch
-    alpha = float(exp.hparams["alpha"])
+    alpha = float(exp.hparams["classification_weight"])
     # Per epoch: a labelled example weighs alpha / L per draw, an unlabelled image 1 / B once.
     ratio = alpha / size * counts / (1 / b)
     reference = REFERENCE_RATIO_ALPHA * n / n_l
@@ -87,11 +87,11 @@ def test_labelled_bound_weight_counts_the_labelled_set_once_per_data_set():
 
 
 def test_other_weightings_stay_a_config_choice(capsys):
-    _, ds, exp = _m2(**{"objective.alpha": 60.0})
-    assert float(exp.hparams["alpha"]) == 60.0
+    _, ds, exp = _m2(**{"m2.classification_weight": 60.0})
+    assert float(exp.hparams["classification_weight"]) == 60.0
     assert capsys.readouterr().err == ""
     # 0 selects the pre-2026-12 default 0.1 N / N_l, with a one-line note.
-    _, ds, exp = _m2(**{"objective.alpha": 0.0})
-    assert float(exp.hparams["alpha"]) == pytest.approx(0.1 * len(ds) / 30)
+    _, ds, exp = _m2(**{"m2.classification_weight": 0.0})
+    assert float(exp.hparams["classification_weight"]) == pytest.approx(0.1 * len(ds) / 30)
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "objective.alpha=0" in err[0] and "alpha = 0.1" in err[0]
+    assert len(err) == 1 and "m2.classification_weight=0" in err[0] and "alpha = 0.1" in err[0]

@@ -30,15 +30,15 @@ DELTA = {"model.posterior": "delta"}
 RECON = {"objective.name": "reconstruction"}
 CASES = {
     "elbo_warmup_free_bits": {
-        "objective.beta": 2.0,
-        "objective.kl_schedule": "linear",
-        "objective.kl_warmup_steps": 10,
-        "objective.free_bits": 0.5,
-        "objective.free_bits_groups": 2,
+        "elbo.beta": 2.0,
+        "elbo.kl_schedule": "linear",
+        "elbo.kl_warmup_steps": 10,
+        "elbo.free_bits": 0.5,
+        "elbo.free_bits_groups": 2,
     },
     "dip_vae_i_cyclical": {
-        "objective.kl_schedule": "cyclical",
-        "objective.kl_cycle_steps": 6,
+        "elbo.kl_schedule": "cyclical",
+        "elbo.kl_cycle_steps": 6,
         "objective.dip_lambda_od": 10.0,
         "objective.dip_lambda_d": 100.0,
     },
@@ -49,7 +49,7 @@ CASES = {
     },
     "info_vae_rbf": {
         "objective.mmd_weight": 100.0,
-        "objective.beta": 0.5,
+        "elbo.beta": 0.5,
         "objective.mmd_kernel": "rbf",
     },
     "sparse_denoising_ae": {
@@ -60,10 +60,10 @@ CASES = {
         "objective.corruption": "gaussian",
     },
     "contractive_ae": {**RECON, "objective.contractive_weight": 0.1},
-    "capacity_vae": {"objective.name": "capacity_vae", "objective.capacity_steps": 10},
-    "iwae": {"objective.name": "iwae", "objective.num_samples": 3},
-    "beta_tcvae": {"objective.name": "beta_tcvae", "objective.beta": 6.0},
-    "wae_mmd": {"objective.name": "wae_mmd", "objective.lam": 10.0, **DELTA},
+    "capacity_vae": {"objective.name": "capacity_vae", "capacity_vae.capacity_steps": 10},
+    "iwae": {"objective.name": "iwae", "iwae.num_samples": 3},
+    "beta_tcvae": {"objective.name": "beta_tcvae", "beta_tcvae.tc_weight": 6.0},
+    "wae_mmd": {"objective.name": "wae_mmd", "wae_mmd.weight": 10.0, **DELTA},
     "factor_vae": {"objective.name": "factor_vae"},
     "wae_gan": {"objective.name": "wae_gan"},
     "m2": {

@@ -101,7 +101,7 @@ def test_schedules_match_hand_computed_values():
 
 def test_capacity_vae_batch_mean_is_gamma_times_abs_gap(key):
     model, variables, batch = _tiny(key, **{"objective.name": "capacity_vae"})
-    hp = {"gamma": jnp.float32(3.0), "capacity_max": jnp.float32(50.0), "capacity_steps": 10.0}
+    hp = {"weight": jnp.float32(3.0), "capacity_max": jnp.float32(50.0), "capacity_steps": 10.0}
     apply = jax.jit(lambda step: _apply_capacity(model, variables, batch, key, hp, step))
     for step in (0, 5, 10):
         out = apply(step)

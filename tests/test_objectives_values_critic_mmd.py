@@ -144,7 +144,7 @@ def _run_recording_critic(exp, variables, batch, key, hp):
 
 def test_factor_vae_tc_estimate_and_critic_loss_match_numpy(key):
     exp, variables, batch, hp = _experiment(
-        key, **{"objective.name": "factor_vae", "objective.gamma": 7.0}
+        key, **{"objective.name": "factor_vae", "factor_vae.tc_weight": 7.0}
     )
     out, seen = _run_recording_critic(exp, variables, batch, key, hp)
     loc, log_var, logits, critic = _pieces(exp, variables, batch)
@@ -233,7 +233,7 @@ def test_factor_vae_with_the_bayes_optimal_critic_estimates_the_closed_form_tc(k
     def run(critic):
         model = HandModel(mu, math.log(s2), critic)
         out = objective(
-            model, _hand_batch(n), key, {"gamma": jnp.float32(1.0)}, step=STEP, train=True
+            model, _hand_batch(n), key, {"tc_weight": jnp.float32(1.0)}, step=STEP, train=True
         )
         return np.asarray(out.terms["tc"], np.float64), float(out.aux_loss.mean())
 
@@ -289,7 +289,9 @@ def test_adversarial_losses_with_the_bayes_optimal_critic_match_quadrature(name,
     n, m, lam = 50000, 1.5, 3.0
     objective, _ = build.build_objective(_config(**{"objective.name": name}), 256)
     model = HandModel(np.full((n, 1), m), 0.0, lambda z: m * m / 2 - m * z[:, 0])
-    out = objective(model, _hand_batch(n), key, {"lam": jnp.float32(lam)}, step=STEP, train=True)
+    out = objective(
+        model, _hand_batch(n), key, {"adversarial_weight": jnp.float32(lam)}, step=STEP, train=True
+    )
     generator = _expect_softplus_of_normal(m * m / 2, m)
     critic = 2 * _expect_softplus_of_normal(-m * m / 2, m)
     assert critic < 2 * math.log(2) - 0.4  # far from what a critic that knows nothing gets
@@ -355,7 +357,7 @@ def test_wae_mmd_term_is_unbiased_for_the_closed_form_rbf_mmd(key):
     )
     objective, _ = build.build_objective(config, 256)
     model = HandModel(np.tile(m, (n, 1)), math.log(s2))
-    hp = {"lam": jnp.float32(1.0), "mmd_scale": jnp.float32(scale)}
+    hp = {"weight": jnp.float32(1.0), "mmd_scale": jnp.float32(scale)}
 
     def mmd(k):
         return objective(model, _hand_batch(n), k, hp, step=STEP, train=True).terms["mmd"][0]
@@ -376,7 +378,7 @@ def test_info_vae_is_elbo_weighted_plus_mmd_of_zhao_et_al(kernel, key):
         key,
         **{
             "objective.name": "elbo",
-            "objective.beta": 1 - alpha,
+            "elbo.beta": 1 - alpha,
             "objective.mmd_weight": alpha + lam - 1,
             "objective.mmd_kernel": kernel,
             "objective.mmd_scale": 1.5,

@@ -85,7 +85,7 @@ def test_factor_vae_critic_learns_to_separate_correlated_codes(tmp_path):
     config = tiny_config(
         **{
             "objective.name": "factor_vae",
-            "objective.gamma": 0.0,  # nothing pushes the codes towards independence
+            "factor_vae.tc_weight": 0.0,  # nothing pushes the codes towards independence
             "model.critic.hidden": (64, 64),
             "optimizer.critic.learning_rate": 1e-3,
             "train.num_steps": 120,
@@ -181,7 +181,7 @@ def test_m2_marginalises_labels_exactly(key):
     expected_loss = (
         expected_u
         + float(hp["labelled_weight"]) * np.asarray(terms.terms["labelled_bound"])
-        + float(hp["alpha"]) * ce.mean()
+        + float(hp["classification_weight"]) * ce.mean()
     )
     np.testing.assert_allclose(terms.loss, expected_loss, rtol=2e-5)
 

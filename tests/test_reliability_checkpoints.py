@@ -57,7 +57,7 @@ def runs(tmp_path_factory):
     base = root / "base"
     summary = train(tiny_config(**SETTINGS), base)
     assert Checkpointer(base / "checkpoints").all_steps() == [8, 16]
-    other_config = _save_foreign(root / "beta2", tiny_config(**SETTINGS, **{"objective.beta": 2.0}))
+    other_config = _save_foreign(root / "beta2", tiny_config(**SETTINGS, **{"elbo.beta": 2.0}))
     other_shapes = _save_foreign(
         root / "latent3", tiny_config(**SETTINGS, **{"model.latent_dim": 3})
     )
@@ -107,7 +107,7 @@ DAMAGE = [
     ("metadata_deleted", "file default/_METADATA is missing"),
     ("array_file_deleted", "is missing"),
     ("only_temporary_dir", "only the temporary directory"),
-    ("other_config", "different config (objective.beta=2.0 there, 1.0 here"),
+    ("other_config", "different config (elbo.beta=2.0 there, 1.0 here"),
     ("other_shapes", "the model expects float32"),
 ]
 

@@ -83,9 +83,9 @@ CASES = [
     ),
     (
         "beta_negative",
-        lambda d: tiny_config(**{"objective.beta": -0.5}),
+        lambda d: tiny_config(**{"elbo.beta": -0.5}),
         ConfigError,
-        ["objective.beta must be a number >= 0, got -0.5"],
+        ["elbo.beta must be a number >= 0, got -0.5"],
     ),
     (
         "missing_data_dir",

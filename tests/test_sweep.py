@@ -23,11 +23,9 @@ from aejax.train.restore import load_trained
 def test_grid_is_product_of_values_and_seeds():
     c = tiny_config()
     c.seed = 3
-    members = expand(c, ["objective.beta=1,4", "optimizer.learning_rate=1e-3,3e-3,1e-2"], 2)
+    members = expand(c, ["elbo.beta=1,4", "optimizer.learning_rate=1e-3,3e-3,1e-2"], 2)
     assert len(members) == 2 * 3 * 2
-    got = {
-        (m.config.objective.beta, m.config.optimizer.learning_rate, m.config.seed) for m in members
-    }
+    got = {(m.config.elbo.beta, m.config.optimizer.learning_rate, m.config.seed) for m in members}
     assert got == {(b, lr, s) for b in (1.0, 4.0) for lr in (1e-3, 3e-3, 1e-2) for s in (3, 4)}
     assert len({m.name for m in members}) == len(members)
     # Only hparams and seeds differ: one vmapped group.
@@ -35,14 +33,14 @@ def test_grid_is_product_of_values_and_seeds():
 
 
 def test_shape_changing_keys_split_groups():
-    members = expand(tiny_config(), ["model.latent_dim=2,3", "objective.beta=1,2"], 1)
+    members = expand(tiny_config(), ["model.latent_dim=2,3", "elbo.beta=1,2"], 1)
     groups = shape_groups(members)
     assert sorted(len(g) for g in groups) == [2, 2]
     for g in groups:
         assert len({m.config.model.latent_dim for m in g}) == 1
 
 
-@pytest.mark.parametrize("spec", ["objective.beta", "=1,2", "objective.beta="])
+@pytest.mark.parametrize("spec", ["elbo.beta", "=1,2", "elbo.beta="])
 def test_bad_sweep_spec_is_config_error(spec):
     with pytest.raises(ConfigError, match="KEY=V1"):
         parse_sweep(spec)
@@ -56,7 +54,7 @@ def test_unknown_sweep_key_is_config_error():
 def test_vmapped_members_equal_members_trained_alone(tmp_path, capsys):
     c = tiny_config(**{"train.num_steps": 24, "train.log_every": 8, "data.shapes.num_test": 64})
     info = run_sweep(
-        c, ["objective.beta=0.5,4"], 2, tmp_path / "sweep", use_vmap=True, iwae_k=4, progress=True
+        c, ["elbo.beta=0.5,4"], 2, tmp_path / "sweep", use_vmap=True, iwae_k=4, progress=True
     )
     assert info["groups"] == [4]
     out, err = capsys.readouterr()
@@ -69,7 +67,7 @@ def test_vmapped_members_equal_members_trained_alone(tmp_path, capsys):
     assert line.startswith("group 1/1 (vmapped, 4 members): 24 steps each, trained in ")
     assert f"{aggregate:,.0f} examples/s aggregate ({aggregate / 4:,.0f} per member)" in line
     assert "4.0/4 members" in err  # the bar on stderr ends full
-    members = expand(c, ["objective.beta=0.5,4"], 2)
+    members = expand(c, ["elbo.beta=0.5,4"], 2)
     finals = []
     for m in members[1:3]:  # one of each beta, seeds 1 and 0
         alone = tmp_path / f"alone_{m.name}"
@@ -90,7 +88,7 @@ def test_vmapped_members_equal_members_trained_alone(tmp_path, capsys):
     assert len(rows) == 4
     md = (tmp_path / "sweep" / "sweep.md").read_text()
     for beta in ("0.5", "4"):
-        losses = [float(r["test_neg_elbo_nats"]) for r in rows if r["objective.beta"] == beta]
+        losses = [float(r["test_neg_elbo_nats"]) for r in rows if r["elbo.beta"] == beta]
         mean, std = statistics.mean(losses), statistics.stdev(losses)
         assert f"{mean:.4g} ± {std:.2g}" in md
     assert (tmp_path / "sweep" / "sweep_plots.png").stat().st_size > 0
@@ -131,7 +129,7 @@ def test_sweep_command_takes_a_length_override_and_evaluates_quick(tmp_path):
             "scripts/sweep.py",
             f"--config={config}",
             f"--workdir={tmp_path / 'sweep'}",
-            "--sweep=objective.beta=1",
+            "--sweep=elbo.beta=1",
             "--config.train.num_steps=8",
         ],
         cwd=REPO,
@@ -173,15 +171,15 @@ def _fake_member(d, *, group, steps, per_member, beta_loss):
 
 
 def test_sweep_table_labels_per_member_and_aggregate_throughput(tmp_path):
-    vmapped = ["objective.beta=1_seed=0", "objective.beta=1_seed=1"]
+    vmapped = ["elbo.beta=1_seed=0", "elbo.beta=1_seed=1"]
     rows = []
     for i, name in enumerate(vmapped):
         _fake_member(tmp_path / name, group=vmapped, steps=100, per_member=500.0, beta_loss=50 + i)
-        rows.append(report.member_row(name, {"objective.beta": 1, "seed": i}, tmp_path / name))
-    alone = "objective.beta=8_seed=0"
+        rows.append(report.member_row(name, {"elbo.beta": 1, "seed": i}, tmp_path / name))
+    alone = "elbo.beta=8_seed=0"
     _fake_member(tmp_path / alone, group=[alone], steps=100, per_member=900.0, beta_loss=60)
-    rows.append(report.member_row(alone, {"objective.beta": 8, "seed": 0}, tmp_path / alone))
-    report.write_reports(rows, ["objective.beta"], tmp_path)
+    rows.append(report.member_row(alone, {"elbo.beta": 8, "seed": 0}, tmp_path / alone))
+    report.write_reports(rows, ["elbo.beta"], tmp_path)
 
     assert report.throughput_rows(rows) == [
         [vmapped[0], 2, 100, 10.0, 2.0, 1000.0, 500.0],
@@ -231,14 +229,14 @@ def test_ctrl_c_in_a_member_saves_it_and_stops_the_sweep(tmp_path, monkeypatch):
     from aejax.errors import StoppedBySignal
 
     c = tiny_config(**{"train.num_steps": 24, "train.log_every": 8, "data.shapes.num_test": 64})
-    members = expand(c, ["objective.beta=0.5,4"], 1)
+    members = expand(c, ["elbo.beta=0.5,4"], 1)
     sweep = tmp_path / "sweep"
     # Ctrl-C inside the first member's chunk 8 -> 16 (chunks of 8 steps, logged every 8).
     monkeypatch.setenv("AEJAX_DEBUG_SIGNAL_AT", "9:SIGINT")
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # also in a background job
     try:
         with pytest.raises(StoppedBySignal) as stop:
-            run_sweep(c, ["objective.beta=0.5,4"], 1, sweep, use_vmap=False, iwae_k=4)
+            run_sweep(c, ["elbo.beta=0.5,4"], 1, sweep, use_vmap=False, iwae_k=4)
     finally:
         signal.signal(signal.SIGINT, previous)
     first = sweep / members[0].name
@@ -251,7 +249,7 @@ def test_ctrl_c_in_a_member_saves_it_and_stops_the_sweep(tmp_path, monkeypatch):
     assert not (sweep / members[1].name).exists() and not (sweep / "sweep.json").exists()
 
     monkeypatch.delenv("AEJAX_DEBUG_SIGNAL_AT")
-    info = run_sweep(c, ["objective.beta=0.5,4"], 1, sweep, use_vmap=False, iwae_k=4)
+    info = run_sweep(c, ["elbo.beta=0.5,4"], 1, sweep, use_vmap=False, iwae_k=4)
     assert info["members"] == [m.name for m in members]
     summary = json.loads((first / "summary.json").read_text())
     assert (summary["resumed_from_step"], summary["step"]) == (16, 24)

@@ -254,7 +254,7 @@ def test_beta_tcvae_terms_sum_to_the_monte_carlo_kl(key):
     from aejax.objectives import beta_tcvae
 
     model, variables, batch = _tiny(key)
-    hp = {k: jnp.float32(v) for k, v in dict(mi_weight=1, beta=6, dwkl_weight=1).items()}
+    hp = {k: jnp.float32(v) for k, v in dict(mi_weight=1, tc_weight=6, dwkl_weight=1).items()}
     hp["dataset_size"] = jnp.float32(1000.0)
     out = model.apply(variables, batch, key, hp, step=jnp.int32(0), train=False, method=beta_tcvae)
     post = model.apply(variables, batch["image"], method="encode")

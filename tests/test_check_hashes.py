@@ -40,7 +40,7 @@ def get_config():
     c.data.binarize = "static"
     c.model.encoder.hidden = (3, 4)
     c.model.ladder.latent_dims = (5,)
-    c.objective.beta = 0.25
+    c.elbo.beta = 0.25
     c.optimizer.eps = 1e-3
     c.train.progress = True
     c.train.num_epochs = 9
@@ -98,19 +98,19 @@ def test_config_differences_name_changed_added_and_missing_keys(script):
     entry = script.build_entry("vae_mnist")
     config = script.case_config(script.CASES["vae_mnist"])
     written = json.loads(config.to_json_best_effort())
-    written["objective"]["beta"] = 2.0
+    written["elbo"]["beta"] = 2.0
     written["model"]["encoder"]["hidden"] = [400]
     written["data"]["dir"] = "/elsewhere"
     written["train"]["new_key"] = 1
     del written["seed"]
     assert script.config_differences(entry, written) == [
         "data.dir: asked None, got /elsewhere",
+        "elbo.beta: asked 1.0, got 2.0",
         "model.encoder.hidden: asked (500,), got (400,)",
-        "objective.beta: asked 1.0, got 2.0",
         "seed: asked 0, got absent",
         "train.new_key: asked absent, got 1",
     ]
-    ignored = ("objective.beta", "seed", "model.encoder.hidden", "data.dir", "train.new_key")
+    ignored = ("elbo.beta", "seed", "model.encoder.hidden", "data.dir", "train.new_key")
     assert script.config_differences(entry, written, ignore=ignored) == []
 
 

@@ -12,10 +12,12 @@ rest of the library receives plain objects (modules, functions, dataclasses).
 - :mod:`~aejax.build.optimizer`: the update direction of each player;
 - :mod:`~aejax.build.experiment`: all of it as one :class:`Experiment`;
 - :mod:`~aejax.build.graph`: the same for the experiment kind ``"graph"`` (GAE/VGAE);
+- :mod:`~aejax.build.evals`: which evaluations the train loop runs (``config.evals``);
 - :mod:`~aejax.build.checks`: reading and checking values.
 """
 
 from aejax.build.data import load_data
+from aejax.build.evals import EvalsSettings, build_evals
 from aejax.build.experiment import (
     MATMUL_PRECISIONS,
     ON_NONFINITE,
@@ -53,6 +55,8 @@ from aejax.models.heads import LIKELIHOODS, POSTERIORS
 from aejax.models.priors import PRIORS
 
 __all__ = [
+    "EvalsSettings",
+    "build_evals",
     "CORRUPTIBLE",
     "EXTRA_TERMS",
     "LIKELIHOODS",

@@ -105,6 +105,12 @@ class Context:
     load_split: object  # split name -> ArrayDataset
     _cache: dict = dataclasses.field(default_factory=dict)
 
+    def for_run(self, run) -> Context:
+        """This context for another state of the same run: splits and inputs are kept, codes
+        (which depend on the parameters) are not."""
+        keep = {k: v for k, v in self._cache.items() if k[0] in ("data", "inputs")}
+        return dataclasses.replace(self, run=run, _cache=keep)
+
     @property
     def model(self):
         return self.run.experiment.model
@@ -147,7 +153,10 @@ class Context:
 
     @property
     def deterministic(self) -> bool:
-        return "log_var" not in self.codes("test")
+        """True for a posterior without a density (the run's codes have no ``log_var``); read
+        from the encoder's output structure, without encoding the split."""
+        x = jax.ShapeDtypeStruct((1, *self.inputs("test").shape[1:]), jnp.float32)
+        return "log_var" not in jax.eval_shape(_encode_fn(self.model), self.variables, x)
 
 
 @functools.lru_cache(maxsize=8)

@@ -40,7 +40,11 @@ def _train(config: str, epochs: int, extra: list[str]) -> dict:
         ]
         start = time.perf_counter()
         before = os.times()
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+        }
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env=env)
         after = os.times()
         summary = json.loads(pathlib.Path(workdir, "summary.json").read_text())
     cpu = (after.children_user - before.children_user) + (

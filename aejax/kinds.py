@@ -2,7 +2,8 @@
 
 :func:`aejax.build.experiment_kind` names a config's kind; :data:`TRAINERS` maps it to the
 driver that trains it. Every driver assembles its run with :func:`aejax.train.run.make_run` and
-returns a summary dict (``preempted`` when a signal stopped it).
+returns a summary dict (``preempted`` when a signal stopped it). Periodic evaluation
+(``config.evals``) is wired here for the images kind; graph runs have their own evaluation.
 """
 
 from __future__ import annotations
@@ -12,8 +13,17 @@ from collections.abc import Callable
 import ml_collections
 
 from aejax import build, paths
+from aejax.evaluation import periodic
 from aejax.graph.train import train_graph
-from aejax.train.loop import train as train_images
+from aejax.train import loop
+
+
+def train_images(config: ml_collections.ConfigDict, workdir: paths.PathLike) -> dict:
+    """The images kind: :func:`aejax.train.loop.train` with the periodic evaluation that
+    ``config.evals`` asks for (checked before any data is loaded)."""
+    periodic.check(config)
+    return loop.train(config, workdir, make_plan=periodic.make_plan)
+
 
 # experiment kind -> train(config, workdir) -> summary
 TRAINERS: dict[str, Callable[[ml_collections.ConfigDict, paths.PathLike], dict]] = {

@@ -3,7 +3,7 @@ anomaly detection, posterior collapse and (with ground-truth factors) disentangl
 
   python scripts/evaluate.py --workdir runs/demo [--profile quick|paper]
       [--suite all|likelihood,images,...] [--iwae_k 5000] [--iwae_num_test N] [--splits test,train]
-      [--step S] [--num_test N] [--batch_size B] [--max_samples_per_call M]
+      [--step S | --checkpoint best] [--num_test N] [--batch_size B] [--max_samples_per_call M]
       [--disentanglement_protocol aejax_v1|dlib_study_v1]
 
 ``--profile quick`` (the default) is for iterating: the negative ELBO on the whole test set, the
@@ -25,7 +25,11 @@ a run with a subset of ``--suite`` updates the sections it ran and keeps the oth
 ``latent_pca``, ``latent_tsne``, ``robustness``. ``python scripts/report.py --workdir WORKDIR``
 turns them into a report. Unset flags take the run's ``config.eval.*`` values. Random draws come
 from the run's seed: ``named_keys(seed)["eval"]`` folded with a stream per purpose, and
-``["sample"]``.
+``["sample"]``. ``--checkpoint best`` evaluates the state ``evals.keep_best`` kept during
+training (``WORKDIR/best/``) instead of the latest one.
+
+The parts are the evaluators of :data:`aejax.evaluation.parts.EVALUATORS`, the same objects the
+train loop runs periodically (``config.evals``).
 
 Sequence runs (moving_sprites) get per-frame errors against baselines instead
 (:mod:`aejax.evaluation.sequence`; ``--baseline_workdir`` names a frame-wise autoencoder run).
@@ -42,6 +46,13 @@ from aejax.cli import run_main
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Training workdir to evaluate.")
 _STEP = flags.DEFINE_integer("step", None, "Checkpoint step (default: the latest).")
+_CHECKPOINT = flags.DEFINE_enum(
+    "checkpoint",
+    "latest",
+    ["latest", "best"],
+    "latest: WORKDIR/checkpoints (--step picks one); best: the state WORKDIR/best/ kept by "
+    "evals.keep_best (WORKDIR/best.json names its metric and step).",
+)
 _SUITE = flags.DEFINE_string(
     "suite",
     "all",
@@ -121,7 +132,8 @@ def main(argv: list[str]) -> None:
 
         print(describe(evaluate_graph(workdir)) + f"; wrote {workdir / 'eval.json'}")
         return
-    run = load_trained(workdir, step=_STEP.value)
+    best = _CHECKPOINT.value == "best"
+    run = load_trained(workdir, step=_STEP.value, checkpoints="best" if best else "checkpoints")
     cfg = run.config
     given = {  # flags given on the command line replace the profile's choice
         name: _setting(flag.value, None, name, allow_zero=allow_zero)
@@ -180,13 +192,16 @@ def main(argv: list[str]) -> None:
 
     eval_path = workdir / "eval.json"
     result = json.loads(eval_path.read_text()) if eval_path.exists() else {}
-    if result.get("step") not in (None, run.step):
+    if result.get("step") not in (None, run.step) or result.get("checkpoint", "latest") != (
+        _CHECKPOINT.value
+    ):
         result = {}  # another checkpoint's numbers: start afresh
     ctx = suite.Context(run=run, workdir=workdir, settings=settings, load_split=load_split)
     start = time.perf_counter()
     result, written = suite.run_suite(ctx, parts, result, overridden=tuple(given))
     result.update(
         step=run.step,
+        checkpoint=_CHECKPOINT.value,
         num_test=len(ctx.split("test")),
         batch_size=settings.batch_size,
         max_samples_per_call=settings.max_samples_per_call,

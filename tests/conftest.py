@@ -60,6 +60,7 @@ def tiny_config(**overrides):
     c.train.steps_per_call = 8
     c.train.progress = False
     c.eval.iwae_k = 8
+    c.evals.periodic = ""  # tests of the periodic evaluation turn it on (it costs time)
     for k, v in overrides.items():
         target = c
         *parents, leaf = k.split(".")

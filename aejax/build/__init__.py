@@ -13,10 +13,12 @@ rest of the library receives plain objects (modules, functions, dataclasses).
 - :mod:`~aejax.build.experiment`: all of it as one :class:`Experiment`;
 - :mod:`~aejax.build.graph`: the same for the experiment kind ``"graph"`` (GAE/VGAE);
 - :mod:`~aejax.build.settle`: a run's config with old keys moved and unused groups dropped;
+- :mod:`~aejax.build.evals`: which evaluations the train loop runs (``config.evals``);
 - :mod:`~aejax.build.checks`: reading and checking values.
 """
 
 from aejax.build.data import load_data
+from aejax.build.evals import EvalsSettings, build_evals
 from aejax.build.experiment import (
     MATMUL_PRECISIONS,
     ON_NONFINITE,
@@ -55,6 +57,8 @@ from aejax.models.heads import LIKELIHOODS, POSTERIORS
 from aejax.models.priors import PRIORS
 
 __all__ = [
+    "EvalsSettings",
+    "build_evals",
     "CORRUPTIBLE",
     "EXTRA_TERMS",
     "LIKELIHOODS",

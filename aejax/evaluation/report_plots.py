@@ -11,9 +11,11 @@ from collections.abc import Sequence
 
 from aejax import paths
 
-CURVE_KEYS = ("loss", "neg_elbo", "recon", "kl", "grad_norm")
-_NATS = ("loss", "neg_elbo", "recon", "kl")
+# "test/neg_elbo_nats": the periodic evaluation's rows (config.evals), beside the train loss.
+CURVE_KEYS = ("loss", "neg_elbo", "test/neg_elbo_nats", "recon", "kl", "grad_norm")
+_NATS = ("loss", "neg_elbo", "test/neg_elbo_nats", "recon", "kl")
 _TITLES = {
+    "test/neg_elbo_nats": "test negative ELBO",
     "loss": "training loss",
     "neg_elbo": "negative ELBO",
     "recon": "reconstruction",
@@ -45,7 +47,8 @@ CAPTIONS = {
 }
 TRAINING_CAPTION = (
     "Training curves from metrics.jsonl: each point is the mean over the training batches since "
-    "the previous point (nats per example for loss, negative ELBO, reconstruction and KL). "
+    "the previous point (nats per example for loss, negative ELBO, reconstruction and KL); the "
+    "test negative ELBO (when config.evals logged it) is over the test split at that step. "
     "Falling loss with rising KL is the usual healthy shape; a KL stuck near 0 is posterior "
     "collapse. Panels marked 'log scale' span more than a factor of 20."
 )

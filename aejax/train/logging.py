@@ -26,12 +26,14 @@ class MetricWriter:
         paths.register_tensorboard_scheme(workdir)
         self._tb = writer_class(str(workdir / "tb"), flush_secs=flush_secs)
 
-    def write(self, step: int, scalars: Mapping[str, float], prefix: str = "train") -> None:
+    def write(self, step: int, scalars: Mapping[str, float], prefix: str | None = "train") -> None:
+        """One row; TensorBoard tags are ``prefix/name``, or the names as they are when
+        ``prefix`` is ``None`` (evaluation rows, whose names say their split)."""
         clean = {k: _to_json_number(v) for k, v in scalars.items()}
         self._jsonl.write(json.dumps({"step": int(step), **clean}) + "\n")
         for k, v in clean.items():
             if v is not None:
-                self._tb.add_scalar(f"{prefix}/{k}", v, int(step))
+                self._tb.add_scalar(k if prefix is None else f"{prefix}/{k}", v, int(step))
 
     def flush(self) -> None:
         """Makes every row written so far durable (the loop calls it before each checkpoint)."""

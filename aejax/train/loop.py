@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import signal
 import time
+from collections.abc import Callable
 
 import jax
 import ml_collections
@@ -30,7 +31,8 @@ from aejax.train.checkpoint import Checkpointer
 from aejax.train.epochs import EpochOrders
 from aejax.train.logging import MetricWriter
 from aejax.train.manifest import committed_steps
-from aejax.train.run import make_run
+from aejax.train.periodic import EvalPlan, Evaluations
+from aejax.train.run import Run, make_run
 from aejax.train.state import params_sha256
 from aejax.train.step import param_norm
 from aejax.train.workdir import (
@@ -61,19 +63,30 @@ def _nonfinite_message(metrics: dict, i: int, step: int, last_good: int | None) 
     )
 
 
-def train(config: ml_collections.ConfigDict, workdir: paths.PathLike) -> dict:
+def train(
+    config: ml_collections.ConfigDict,
+    workdir: paths.PathLike,
+    *,
+    make_plan: Callable[[Run], EvalPlan | None] | None = None,
+) -> dict:
     """Trains (or resumes) the run described by ``config`` in ``workdir``; returns the summary.
+
+    ``make_plan(run)`` gives the evaluation to run during training (:mod:`aejax.train.periodic`;
+    :func:`aejax.kinds.train` passes the one ``config.evals`` asks for); ``None``: none.
 
     Raises:
       PathError: ``workdir`` cannot be written (checked before any data is loaded).
     """
     workdir = paths.check_writable(workdir)
     with preemption.StopRequest() as stop, build.matmul_precision(config):
-        return _train(config, workdir, stop)
+        return _train(config, workdir, stop, make_plan)
 
 
 def _train(
-    config: ml_collections.ConfigDict, workdir: paths.Path, stop: preemption.StopRequest
+    config: ml_collections.ConfigDict,
+    workdir: paths.Path,
+    stop: preemption.StopRequest,
+    make_plan: Callable[[Run], EvalPlan | None] | None,
 ) -> dict:
     run = make_run(config)
     train_ds, settings = run.train_ds, run.experiment.train
@@ -99,6 +112,11 @@ def _train(
         ckpt.close()
         raise
     state = run.state if restored is None else restored
+    try:
+        evals = Evaluations(make_plan and make_plan(run), workdir, run_info=run_info)
+    except BaseException:
+        ckpt.close()
+        raise
     if write_files:
         truncate_metrics(workdir / "metrics.jsonl", after_step=start or 0)
     examples_log = ExampleLog(workdir, settings.log_example_ids and write_files, start or 0)
@@ -131,6 +149,7 @@ def _train(
                 total - step,
                 _to_next(step, settings.log_every),
                 _to_next(step, settings.checkpoint_every),
+                evals.to_next(step),
             )
             if kill_at is not None and kill_at[0] > step:
                 n = min(n, kill_at[0] - step)
@@ -166,6 +185,8 @@ def _train(
                 writer.write(step, scalars)
                 progress.set_postfix(loss=f"{scalars.get('loss', float('nan')):.2f}")
                 window = {}
+            if evals.due(step, total):  # before the checkpoint: its row is durable with it
+                evals.run(step, state, writer, progress.write)
             if step % settings.checkpoint_every == 0 or step == total:
                 # Rows up to here become durable first: a rerun redoes only steps after it.
                 writer.flush()
@@ -185,6 +206,7 @@ def _train(
         stop.line_open = False
         writer.close()
         examples_log.close()
+        evals.close()
         try:
             ckpt.close()
         except Exception:  # the error being raised says more than a failed final save
@@ -194,6 +216,7 @@ def _train(
     stop.line_open = False
     writer.close()
     examples_log.close()
+    evals.close()
     ckpt.close()
     wall = time.perf_counter() - t_start
     trained = step - first_step
@@ -217,6 +240,9 @@ def _train(
         # Compiled versions of the chunk runner this session: 1 unless something recompiles.
         "train_compilations": runner._cache_size(),
         "num_train_examples": len(train_ds),
+        # Periodic evaluation this session (its time is part of wall_time_s).
+        "evaluations": evals.count,
+        "evaluation_time_s": evals.seconds,
         "final_train_metrics": last_row(workdir / "metrics.jsonl"),
         **totals,
         "examples_per_s_total": totals["steps_trained_total"]
@@ -311,6 +337,9 @@ class _NoWriter:
 class _NoProgress:
     def update(self, n):
         pass
+
+    def write(self, line):
+        print(line, flush=True)
 
     def set_postfix(self, **kw):
         pass

@@ -66,10 +66,18 @@ def load_config(workdir: paths.PathLike) -> ml_collections.ConfigDict:
 
 
 def load_trained(
-    workdir: paths.PathLike, *, step: int | None = None, image_shape=None, num_train=None
+    workdir: paths.PathLike,
+    *,
+    step: int | None = None,
+    image_shape=None,
+    num_train=None,
+    checkpoints: str = "checkpoints",
 ) -> TrainedRun:
     """Restores the run in ``workdir`` at ``step`` (default: the newest checkpoint that passes
     verification; newer refused ones are logged as warnings and left in place).
+
+    ``checkpoints`` names the folder of ``workdir`` to restore from: ``"checkpoints"``, or
+    ``"best"`` for the state ``evals.keep_best`` kept (:mod:`aejax.train.periodic`).
 
     ``image_shape`` and ``num_train`` skip reloading the training split when the caller knows them.
 
@@ -92,7 +100,7 @@ def load_trained(
         "num_examples": int(num_train),
     }
     ckpt = Checkpointer(
-        workdir / "checkpoints",
+        workdir / checkpoints,
         keep=exp.train.keep_checkpoints,
         run=run,
         ignore_config_keys=RESUMABLE_CHANGES,
@@ -101,7 +109,7 @@ def load_trained(
         if step is None:
             state, step, _ = ckpt.restore_latest(template)
             if state is None:
-                raise CheckpointError(f"no complete checkpoint in {workdir / 'checkpoints'}")
+                raise CheckpointError(f"no complete checkpoint in {workdir / checkpoints}")
         else:
             state = ckpt.restore(step, template)
     finally:

@@ -34,6 +34,7 @@ RESUMABLE_CHANGES = (
     "train.shard_params",
     "train.matmul_precision",
     "eval.",
+    "evals.",
 )
 
 
@@ -146,6 +147,13 @@ def truncate_metrics(path: paths.Path, after_step: int) -> None:
         paths.write_text(path, "".join(json.dumps(r) + "\n" for r in rows))
 
 
+def is_eval_row(row: dict) -> bool:
+    """True for a row of the periodic evaluation (``"test/neg_elbo_nats"``: names with a ``/``)."""
+    return any("/" in k for k in row)
+
+
 def last_row(path: paths.Path) -> dict:
+    """The last training row of ``metrics.jsonl`` (evaluation rows are skipped)."""
     rows = read_jsonl(path) if path.exists() else []
+    rows = [r for r in rows if not is_eval_row(r)]
     return rows[-1] if rows else {}

@@ -12,7 +12,7 @@ endif
 # XLA on CPU: let the step use every core; no TensorFlow is imported at train time.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install install-tpu install-cuda12 demo test lint format benchmark clean
+.PHONY: install install-tpu install-cuda12 demo test test-slow lint format benchmark clean
 
 # The pinned jax 0.10.2 needs Python 3.11 or newer (e.g. `make install PYTHON=python3.12`).
 PY_CHECK := import sys; sys.exit(sys.version_info < (3, 11) and "error: $(PYTHON) is Python %d.%d; \
@@ -48,8 +48,13 @@ demo: $(STAMP)
 # single-threaded, so two workers on two cores halve the wall time. Module-scoped fixtures stay in
 # one worker (--dist loadscope). The slowest tests are listed so CI logs show where time goes.
 TEST_WORKERS ?= auto
+# `make test`: every test but the slow tier (end-to-end runs listed in tests/conftest.py), under
+# 10 minutes on 2 cores; `make test-slow`: that tier; `.ci/run` runs both.
 test: $(STAMP)
-	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadscope --durations=15
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadscope --durations=15 -m "not slow"
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadscope --durations=15 -m slow
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff format --check aejax scripts experiments tests

@@ -31,6 +31,59 @@ def pytest_configure(config):
         config._aejax_owns_cache = True
 
 
+# The slow tier (`make test-slow`; `.ci/run` runs it after `make test`): end-to-end tests that
+# each train, kill, resume or evaluate whole runs, chosen as the slowest by `--durations=0` on 2
+# cores (2026-12-02), so that `make test` stays under 10 minutes there. Whole modules where a
+# module-scoped fixture trains the run every test reads; otherwise single test functions (every
+# parametrisation). Nothing here is skipped by CI.
+SLOW_MODULES = (
+    "test_sharding.py",  # 8 simulated devices: 5 trainings in one child process
+    "test_signals.py",  # signals inside chunks, each rerun compared bitwise with a reference run
+    "test_multihost.py",  # two jax processes (kill/rerun, SIGTERM, console lines)
+)
+SLOW_FUNCTIONS = (
+    "test_objectives_contract.py::test_objective_contract",
+    "test_reliability_checkpoints.py::test_damaged_newest_checkpoint_is_refused_and_resume_falls_back",
+    "test_reliability_checkpoints.py::test_training_resume_skips_damaged_checkpoint_and_continues_bitwise",
+    "test_report.py::test_suite_writes_every_section_and_plot",  # these five share the trained
+    "test_report.py::test_subset_suite_keeps_other_sections",  # and evaluated run of the
+    "test_report.py::test_report_embeds_every_plot_and_table",  # module fixture `evaluated`
+    "test_report.py::test_run_report_reads_headline_first",
+    "test_report.py::test_report_renders_in_headless_chromium",
+    "test_cli.py::test_command_line_length_replaces_the_config_files_length",
+    "test_cli.py::test_both_lengths_or_none_is_still_refused",
+    "test_sweep.py::test_ctrl_c_in_a_member_saves_it_and_stops_the_sweep",
+    "test_sweep.py::test_vmapped_members_equal_members_trained_alone",
+    "test_sweep.py::test_sweep_command_takes_a_length_override_and_evaluates_quick",
+    "test_players.py::test_two_player_step_updates_each_player_at_its_own_rate",
+    "test_players.py::test_m2_trains_with_a_labelled_pool",
+    "test_players.py::test_m2_marginalises_labels_exactly",
+    "test_players.py::test_factor_vae_critic_learns_to_separate_correlated_codes",
+    "test_train.py::test_resume_continues_the_same_stream",
+    "test_train.py::test_unrolled_chunks_train_the_same_run",
+    "test_train.py::test_same_seed_same_params_other_seed_differs",
+    "test_train.py::test_changed_config_in_existing_workdir_is_refused",
+    "test_train.py::test_nonfinite_loss_stops_with_step_and_quantity",
+    "test_reliability_crash.py::test_kill_9_five_times_then_resume_is_bitwise_equal",
+    "test_hierarchical.py::test_evaluate_split_scores_a_hierarchical_model",
+    "test_evaluate_profiles.py::test_quick_profile_by_default_records_settings_and_skipped_parts",
+    "test_bucket_workdir.py::test_train_killed_twice_then_resumed_on_a_bucket_is_bitwise_the_local_run",
+    "test_convlstm_model.py::test_decoder_shapes_and_sequence_likelihood_is_framewise_bce",
+    "test_convlstm_model.py::test_generic_loop_trains_the_sequence_vae",
+    "test_priors.py::test_each_prior_and_likelihood_trains_without_nan",
+    "test_graph_train.py::test_scripts_dispatch_graph_experiments",
+    "test_graph_train.py::test_ctrl_c_stops_the_graph_trainer_between_steps_and_the_rerun_finishes",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        module = pathlib.Path(str(item.fspath)).name
+        function = f"{module}::{item.originalname or item.name}"
+        if module in SLOW_MODULES or function in SLOW_FUNCTIONS:
+            item.add_marker(pytest.mark.slow)
+
+
 def pytest_unconfigure(config):
     if getattr(config, "_aejax_owns_cache", False):
         shutil.rmtree(os.environ.pop(_CACHE_ENV), ignore_errors=True)

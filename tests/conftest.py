@@ -66,7 +66,6 @@ SLOW_FUNCTIONS = (
     "test_train.py::test_nonfinite_loss_stops_with_step_and_quantity",
     "test_reliability_crash.py::test_kill_9_five_times_then_resume_is_bitwise_equal",
     "test_hierarchical.py::test_evaluate_split_scores_a_hierarchical_model",
-    "test_evaluate_profiles.py::test_quick_profile_by_default_records_settings_and_skipped_parts",
     "test_bucket_workdir.py::test_train_killed_twice_then_resumed_on_a_bucket_is_bitwise_the_local_run",
     "test_convlstm_model.py::test_decoder_shapes_and_sequence_likelihood_is_framewise_bce",
     "test_convlstm_model.py::test_generic_loop_trains_the_sequence_vae",

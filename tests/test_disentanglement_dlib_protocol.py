@@ -247,7 +247,9 @@ def test_the_suite_runs_either_protocol_and_names_it(monkeypatch, tmp_path):
     from aejax.data import shapes
 
     # The model is beside the point here: hand-made codes of the rendered sprites stand in.
-    monkeypatch.setattr(suite, "representation_fn", lambda model, variables, batch: _moments)
+    from aejax.evaluation.parts import disentanglement as part
+
+    monkeypatch.setattr(part, "representation_fn", lambda model, variables, batch: _moments)
     # The study's estimators on small samples, except DCI's: gradient boosting fits one tree
     # per class and stage, 11,300 trees for shapes' 113 factor values (45 s even on 100
     # samples); the tests above check it against the reference.

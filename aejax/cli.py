@@ -178,6 +178,10 @@ def flag_error_message(text: str) -> str:
     if not m:
         return f"bad command-line flag: {text}"
     key, value, reason = m.groups()
+    if "Traceback (most recent call last)" in reason:  # a config file's get_config raised
+        raised = list(re.finditer(r"\b\w*(?:Error|Exception): ", reason))
+        if raised:
+            reason = reason[raised[-1].end() :]
     expected = next((what for needle, what in _EXPECTED if needle in reason), None)
     if expected:
         return f"{key} must be {expected}, got {value!r} (from --config.{key}={value})"

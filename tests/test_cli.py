@@ -169,3 +169,23 @@ def test_both_lengths_or_none_is_still_refused(tmp_path, kind):
     )
     assert_one_line_error(proc, "give exactly one of train.num_steps and train.num_epochs")
     assert not (tmp_path / "w" / "checkpoints").exists()
+
+
+def test_an_unknown_config_variant_is_one_line_without_the_traceback():
+    from aejax.cli import flag_error_message
+
+    sys.path.insert(0, str(REPO))
+    from experiments import vae_mnist
+
+    with pytest.raises(ValueError) as raised:
+        vae_mnist.get_config("nope")
+    # What absl reports when get_config raises inside ml_collections' parser (flattened).
+    text = (
+        "flag --config=experiments/vae_mnist.py:nope: Error whilst parsing config file: "
+        'Traceback (most recent call last):\n  File "config_flags.py", line 684, in parse\n'
+        "    config = config_module.get_config(*split_path[1:])\n"
+        f"ValueError: {raised.value}"
+    )
+    line = flag_error_message(text)
+    assert line == f"--config=experiments/vae_mnist.py:nope is not valid: {raised.value}"
+    assert "beta4" in line and "Traceback" not in line and "\n" not in line

@@ -322,3 +322,13 @@ def test_report_renders_in_headless_chromium(evaluated, tmp_path):
     _check_rendered(browser, workdir / "report.html", len(PLOTS) + 2)
     out = _compare(evaluated, tmp_path)
     _check_rendered(browser, out / "report.html", 2 * len(PLOTS) + 2)
+
+
+def test_the_description_names_the_methods_main_weight(tmp_path):
+    run = _fake_run(tmp_path / "f")
+    config = {"objective": {"name": "factor_vae"}, "factor_vae": {"tc_weight": 20.0}}
+    (run / "config.json").write_text(json.dumps(config))
+    assert "objective factor_vae (tc_weight=20.0)" in report.describe(report.load_run(run))
+    old = {"objective": {"name": "elbo", "beta": 4.0}}  # a run saved before the method groups
+    (run / "config.json").write_text(json.dumps(old))
+    assert "objective elbo (beta=4.0)" in report.describe(report.load_run(run))

@@ -138,6 +138,29 @@ def warnings(run: Run) -> list[str]:
     ]
 
 
+# The keys of the method groups that weigh the method's own term, in the order they are looked for.
+_MAIN_WEIGHTS = (
+    "beta",
+    "tc_weight",
+    "weight",
+    "adversarial_weight",
+    "classification_weight",
+    "num_samples",
+)
+
+
+def _main_weight(config: dict, objective: dict) -> str:
+    """`` (beta=4.0)``: the main weight in the method's own config group (``elbo.beta``,
+    ``factor_vae.tc_weight``, ``m2.classification_weight``, ...), or ``objective.beta`` of a run
+    saved before the groups existed; "" when there is none."""
+    group = config.get(objective.get("name", ""), {})
+    group = group if isinstance(group, dict) else {}
+    numbers = [(k, group[k]) for k in _MAIN_WEIGHTS if k in group]
+    if not numbers and objective.get("beta"):
+        numbers = [("beta", objective["beta"])]
+    return f" ({numbers[0][0]}={numbers[0][1]})" if numbers else ""
+
+
 def describe(run: Run) -> str:
     """One line: data, model, objective, steps trained and evaluated."""
     c, ev = run.config, run.evaluation
@@ -150,10 +173,7 @@ def describe(run: Run) -> str:
         )
     objective = c.get("objective", {})
     if objective:
-        beta = objective.get("beta")
-        parts.append(
-            f"objective {objective.get('name', '?')}" + (f" (beta={beta})" if beta else "")
-        )
+        parts.append(f"objective {objective.get('name', '?')}" + _main_weight(c, objective))
     if run.summary.get("step") is not None:
         parts.append(f"trained {run.summary['step']} steps")
     if ev.get("step") is not None:

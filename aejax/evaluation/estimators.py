@@ -181,10 +181,7 @@ def streamed_log_mean_exp(
         return new_max, running_sum
 
     init = (jnp.full((batch,), -jnp.inf, jnp.float32), jnp.zeros((batch,), jnp.float32))
-    if num_chunks == 1:  # no loop to compile (a small K, e.g. the periodic evaluation's)
-        running_max, running_sum = body(0, init)
-    else:
-        running_max, running_sum = jax.lax.fori_loop(0, num_chunks, body, init)
+    running_max, running_sum = jax.lax.fori_loop(0, num_chunks, body, init)
     return running_max + jnp.log(running_sum) - math.log(num_samples)
 
 

@@ -215,3 +215,33 @@ def test_console_lines_and_progress_bar_come_from_the_first_process_only(tmp_pat
     assert lines0[0].endswith(f"outputs in {tmp_path / 'run'}")
     assert lines1 == [], out1
     assert "8/8" in err0 and "8/8" not in err1  # tqdm's bar reaches the last step on one host
+
+
+# The second process reaches checkpoint retention 2 s after the first (as on a loaded machine):
+# by then the first may have deleted the old checkpoint, which the second must still delete too
+# (orbax's delete ends in a barrier every process must reach).
+LATE_RETENTION = textwrap.dedent(
+    """
+    import time, jax
+    from aejax.train import checkpoint as _checkpoint
+    _apply = _checkpoint.Checkpointer._apply_retention
+    def _late(self):
+        if jax.process_index() == 1:
+            time.sleep(2)
+        return _apply(self)
+    _checkpoint.Checkpointer._apply_retention = _late
+    """
+)
+
+
+def test_a_late_second_process_deletes_the_same_old_checkpoints(tmp_path):
+    child = RESUME_CHILD.replace("import jax\n", "import jax\n" + LATE_RETENTION, 1)
+    assert child != RESUME_CHILD
+    runs = _run_two([PYTHON, "-c", child, str(tmp_path / "late")])
+    infos = []
+    for rc, out, err in runs:
+        assert rc == 0, err[-2000:]
+        infos.append(json.loads(out.strip().splitlines()[-1]))
+    assert [i["step"] for i in infos] == [16, 16]
+    assert len({i["state_sha256"] for i in infos}) == 1
+    assert sorted(p.name for p in (tmp_path / "late" / "checkpoints").iterdir()) == ["16"]

@@ -44,9 +44,19 @@ def reference(tmp_path_factory):
     return workdir, summary, _final_leaves(workdir, config)
 
 
+# Start the child with SIGINT at its default action even if this process runs where Ctrl-C is
+# ignored (a background job of a non-interactive shell), where the child would inherit SIG_IGN.
+_WITH_DEFAULT_SIGINT = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "os.execv(sys.argv[1], sys.argv[1:])"
+)
+
+
 def _run(workdir, **env):
+    """Runs the training script with SIGINT at its default action, as from a terminal, also where
+    this process runs as a background job (SIGINT ignored, which the child would inherit)."""
     return subprocess.run(
-        _cmd(workdir),
+        [PYTHON, "-c", _WITH_DEFAULT_SIGINT, *_cmd(workdir)],
         cwd=REPO,
         env=_env(**env),
         capture_output=True,
@@ -140,14 +150,6 @@ def test_second_sigint_during_the_final_save_exits_130_and_keeps_the_previous_ch
     _assert_rerun_matches_reference(workdir, reference, resumed_from=8)
 
 
-# Start the child with SIGINT at its default action even if this process runs where Ctrl-C is
-# ignored (a background job of a non-interactive shell), where the child would inherit SIG_IGN.
-_WITH_DEFAULT_SIGINT = (
-    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
-    "os.execv(sys.argv[1], sys.argv[1:])"
-)
-
-
 def test_a_real_sigint_from_outside_is_honoured(tmp_path):
     workdir = tmp_path / "run"
     cmd = [PYTHON, "-c", _WITH_DEFAULT_SIGINT, *_cmd(workdir, "--config.train.num_steps=100000")]
@@ -190,10 +192,11 @@ def test_sigint_ignored_at_start_stays_ignored_and_handlers_are_restored():
             assert (stop.signal_name, stop.received_at, stop.handled) == ("SIGTERM", 5, 2)
         assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
         assert signal.getsignal(signal.SIGTERM) == before[1]
-        signal.signal(signal.SIGINT, before[0])
+        # Python's own Ctrl-C handler (set here: this process may itself have started ignoring it)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         with preemption.StopRequest() as stop:
             assert signal.getsignal(signal.SIGINT) == stop._handler
-        assert signal.getsignal(signal.SIGINT) == before[0]
+        assert signal.getsignal(signal.SIGINT) == signal.default_int_handler
     finally:
         signal.signal(signal.SIGINT, before[0])
         signal.signal(signal.SIGTERM, before[1])

@@ -188,10 +188,22 @@ class Checkpointer:
             self._apply_retention()
 
     def _apply_retention(self) -> None:
-        """Deletes all but the ``keep`` newest complete checkpoints that have a manifest."""
-        complete = [s for s in self.all_steps() if (self.step_dir(s) / manifest.NAME).exists()]
-        for s in complete[: max(len(complete) - self.keep, 0)]:
-            self._manager.delete(s)
+        """Deletes all but the ``keep`` newest complete checkpoints that have a manifest.
+
+        Multi-process, the first process chooses and every process deletes the same steps:
+        orbax's delete ends in a barrier, and a process that looked at the directory after the
+        first had begun deleting would see one checkpoint fewer and skip that barrier (a hang).
+        """
+        doomed = np.zeros(0, np.int64)
+        if multihost.is_writer():
+            complete = [s for s in self.all_steps() if (self.step_dir(s) / manifest.NAME).exists()]
+            doomed = np.asarray(complete[: max(len(complete) - self.keep, 0)], np.int64)
+        count = int(multihost.agree(len(doomed)))
+        if count:
+            if not multihost.is_writer():
+                doomed = np.zeros(count, np.int64)  # the shape the broadcast expects
+            for s in multihost.agree(doomed):
+                self._manager.delete(int(s))
 
     def _intact_note(self) -> str:
         good = [s for s in self.all_steps() if (self.step_dir(s) / manifest.NAME).exists()]

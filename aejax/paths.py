@@ -145,16 +145,30 @@ def read_text(path: PathLike) -> str:
 
 
 def write_text(path: PathLike, text: str) -> None:
-    """Writes ``text`` to ``path`` (replacing it), creating the parent directory."""
-    path = resolve(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
+    """Writes ``text`` to ``path`` (replacing it whole: see :func:`write_bytes`), creating the
+    parent directory."""
+    write_bytes(path, text.encode())
 
 
 def write_bytes(path: PathLike, data: bytes) -> None:
+    """Writes ``data`` to ``path``, replacing it whole or not at all, creating the parent
+    directory: a kill mid-write leaves the previous content (a log's earlier rows stay).
+
+    Local: a temporary file beside it, renamed onto it (``os.replace`` is atomic). Remote: the
+    object store's upload, which replaces an object only once complete.
+    """
     path = resolve(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+    if is_remote(path):
+        path.write_bytes(data)
+        return
+    temporary = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex}")
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+    finally:
+        if temporary.exists():
+            temporary.unlink()
 
 
 def save_figure(fig, path: PathLike, **kwargs) -> None:

@@ -17,13 +17,33 @@ tests can kill and rerun processes that write to ``gs://``.
 
 from __future__ import annotations
 
+import io
 import os
 import runpy
 import sys
+import uuid
 
 import fsspec
 from fsspec.implementations.dirfs import DirFileSystem
 from fsspec.implementations.local import LocalFileSystem
+
+
+class _Upload(io.FileIO):
+    """A write to an object, as GCS does it: the bytes go to a hidden staging file (outside the
+    bucket's listing) that replaces the object when closed, so a process killed mid-upload
+    leaves the previous object, never a truncated one."""
+
+    def __init__(self, root: str, target: str):
+        staging = os.path.join(root, ".uploads")
+        os.makedirs(staging, exist_ok=True)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        self.target = target
+        super().__init__(os.path.join(staging, uuid.uuid4().hex), "w")
+
+    def close(self) -> None:
+        if not self.closed:
+            super().close()
+            os.replace(self.name, self.target)
 
 
 def install(root: str) -> None:
@@ -55,6 +75,11 @@ def install(root: str) -> None:
             if "a" in mode:
                 raise NotImplementedError("objects in a bucket cannot be appended to")
             self._check_bucket(path)
+            if "w" in mode:  # an upload: the object appears whole on close, or not at all
+                upload = _Upload(root, os.path.join(root, self._strip_protocol(path)))
+                if "b" in mode:
+                    return upload
+                return io.TextIOWrapper(upload, encoding=kwargs.get("encoding") or "utf-8")
             return super().open(path, mode, *args, **kwargs)
 
         def makedirs(self, path, exist_ok=False):

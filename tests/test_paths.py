@@ -10,6 +10,7 @@ import subprocess
 import numpy as np
 import pytest
 from conftest import HANG_GUARD_S, PYTHON, REPO, script_env
+from etils import epath
 
 from aejax import paths
 from aejax.train.logging import MetricWriter, read_jsonl
@@ -202,3 +203,27 @@ def test_library_reads_and_writes_files_only_through_paths():
 
 def test_no_local_gs_folder_in_the_repository():
     assert not list(pathlib.Path(REPO).glob("gs:*"))
+
+
+def _killed_mid_write(monkeypatch):
+    """``epath.Path.write_bytes`` that writes half its data and then dies (as on a kill)."""
+    real = epath.Path.write_bytes
+
+    def dies_halfway(self, data):
+        real(self, data[: len(data) // 2])
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(epath.Path, "write_bytes", dies_halfway)
+
+
+def test_a_rewrite_killed_midway_leaves_the_previous_content(tmp_path, monkeypatch):
+    log = tmp_path / "examples.jsonl"
+    paths.write_text(log, "row 0\nrow 1\n")
+    _killed_mid_write(monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        paths.write_text(log, "row 0\nrow 1\nrow 2\n")
+    assert log.read_text() == "row 0\nrow 1\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["examples.jsonl"]  # no leftovers
+    monkeypatch.undo()
+    paths.write_text(log, "row 0\nrow 1\nrow 2\n")
+    assert log.read_text() == "row 0\nrow 1\nrow 2\n"

@@ -15,7 +15,9 @@ complaint, orbax issue #2972). A checkpoint failing any check is refused with
 ``CheckpointError("checkpoint at step S ... refused: <reason>")``.
 
 Retention keeps the ``keep`` newest complete checkpoints; temporary directories never count and
-the newest complete checkpoint is never deleted. Nothing non-finite is ever saved. Keys are not
+the newest complete checkpoint is never deleted; with several processes the first chooses and all
+delete the same (orbax's delete ends in a barrier that every process must reach). Nothing
+non-finite is ever saved. Keys are not
 saved: they are re-derived from the seed and the step (see :mod:`aejax.train.rng`), as is the data
 position (see :mod:`aejax.train.epochs`).
 """
@@ -188,25 +190,17 @@ class Checkpointer:
             self._apply_retention()
 
     def _apply_retention(self) -> None:
-        """Deletes all but the ``keep`` newest complete checkpoints that have a manifest.
+        """Deletes all but the ``keep`` newest complete checkpoints (the first process's choice:
+        one that looked after the first began deleting would see one fewer, skip a barrier)."""
+        complete = self._with_manifest() if multihost.is_writer() else []
+        for s in multihost.agree_list(complete[: max(len(complete) - self.keep, 0)]):
+            self._manager.delete(s)
 
-        Multi-process, the first process chooses and every process deletes the same steps:
-        orbax's delete ends in a barrier, and a process that looked at the directory after the
-        first had begun deleting would see one checkpoint fewer and skip that barrier (a hang).
-        """
-        doomed = np.zeros(0, np.int64)
-        if multihost.is_writer():
-            complete = [s for s in self.all_steps() if (self.step_dir(s) / manifest.NAME).exists()]
-            doomed = np.asarray(complete[: max(len(complete) - self.keep, 0)], np.int64)
-        count = int(multihost.agree(len(doomed)))
-        if count:
-            if not multihost.is_writer():
-                doomed = np.zeros(count, np.int64)  # the shape the broadcast expects
-            for s in multihost.agree(doomed):
-                self._manager.delete(int(s))
+    def _with_manifest(self) -> list[int]:
+        return [s for s in self.all_steps() if (self.step_dir(s) / manifest.NAME).exists()]
 
     def _intact_note(self) -> str:
-        good = [s for s in self.all_steps() if (self.step_dir(s) / manifest.NAME).exists()]
+        good = self._with_manifest()
         return f"checkpoint at step {good[-1]} is intact" if good else "no earlier checkpoint"
 
     # ---- verifying and restoring -------------------------------------------------------------
@@ -320,14 +314,14 @@ class Checkpointer:
                 content, error = self.verify(step, template), None
             except CheckpointError as e:
                 content, error = None, e
-            if not _agreed(error is None, step, error):
+            if not multihost.agree_verdict(error is None, f"the checkpoint at step {step}", error):
                 refused.append((step, self._refusal(step, error)))
                 continue
             try:
                 state, error = self._restore_verified(step, template, content), None
             except CheckpointError as e:
                 state, error = None, e
-            if not _agreed(error is None, step, error):
+            if not multihost.agree_verdict(error is None, f"the checkpoint at step {step}", error):
                 refused.append((step, self._refusal(step, error)))
                 continue
             if self.training and multihost.is_writer():
@@ -387,17 +381,6 @@ class Checkpointer:
             self.wait()
         finally:
             self._manager.close()
-
-
-def _agreed(ok_here: bool, step: int, error: BaseException | None) -> bool:
-    """The first process's verdict; raises where this process disagrees with an accepted one."""
-    ok = bool(multihost.agree(ok_here))
-    if ok and not ok_here:
-        raise CheckpointError(
-            f"process {jax.process_index()} cannot use the checkpoint at step {step} that the "
-            f"first process resumes from: {error}"
-        )
-    return ok
 
 
 def _norm(value):

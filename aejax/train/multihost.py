@@ -12,6 +12,8 @@ from __future__ import annotations
 import jax
 import numpy as np
 
+from aejax.errors import CheckpointError
+
 
 def is_writer() -> bool:
     """True in the process that writes logs, configs and summaries (the first one)."""
@@ -26,6 +28,27 @@ def agree(values: np.ndarray | int | bool) -> np.ndarray:
     from jax.experimental import multihost_utils
 
     return np.asarray(multihost_utils.broadcast_one_to_all(values))
+
+
+def agree_list(values: list[int]) -> list[int]:
+    """The first process's list of integers (any length), in every process."""
+    count = int(agree(len(values)))
+    if not count or jax.process_count() == 1:
+        return list(values)
+    mine = values if is_writer() else [0] * count  # the shape the broadcast expects
+    return [int(v) for v in agree(np.asarray(mine, np.int64))]
+
+
+def agree_verdict(ok_here: bool, what: str, error: BaseException | None) -> bool:
+    """The first process's verdict on using ``what``; raises ``CheckpointError`` where this
+    process cannot use what the first one accepted (``error``: why not)."""
+    ok = bool(agree(ok_here))
+    if ok and not ok_here:
+        raise CheckpointError(
+            f"process {jax.process_index()} cannot use {what} that the first process resumes "
+            f"from: {error}"
+        )
+    return ok
 
 
 def barrier(name: str) -> None:

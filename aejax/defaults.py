@@ -253,6 +253,18 @@ def base_config() -> ml_collections.ConfigDict:
     return c
 
 
+def pick_variant(variants: dict, variant: str | None, where: str) -> dict:
+    """The settings of ``variant`` among a config file's ``variants`` (``None`` or ``""``: the
+    file's own config, which ``variants[""]`` must hold); ``where`` names the file in the
+    ``ValueError`` listing the choices."""
+    if (variant or "") not in variants:
+        raise ValueError(
+            f"{where}:{variant}: no such variant; choose one of "
+            f"{', '.join(v for v in variants if v)}"
+        )
+    return variants[variant or ""]
+
+
 def flatten(tree: dict, prefix: str = "") -> dict:
     """``{"a": {"b": 1}}`` -> ``{"a.b": 1}``; lists become tuples (JSON round trips of configs)."""
     out = {}

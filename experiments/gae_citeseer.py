@@ -3,7 +3,7 @@
 from experiments import gae_cora
 
 
-def get_config():
-    c = gae_cora.get_config()
+def get_config(variant: str | None = None):
+    c = gae_cora.get_config(variant)
     c.data.name = "planetoid:citeseer"
     return c

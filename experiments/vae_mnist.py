@@ -17,7 +17,7 @@ Variants change only the ELBO's own settings (``elbo.*``); pick one after a colo
   free_bits  free bits (Kingma et al. 2016): 0.25 nats per latent dimension
 """
 
-from aejax.defaults import base_config
+from aejax.defaults import base_config, pick_variant
 
 # variant -> the elbo.* settings it changes
 VARIANTS = {
@@ -30,12 +30,7 @@ VARIANTS = {
 
 
 def get_config(variant: str | None = None):
-    variant = variant or ""
-    if variant not in VARIANTS:
-        raise ValueError(
-            f"experiments/vae_mnist.py:{variant}: no such variant; choose one of "
-            f"{', '.join(v for v in VARIANTS if v)}"
-        )
+    settings = pick_variant(VARIANTS, variant, "experiments/vae_mnist.py")
     c = base_config()
     c.data.name = "mnist"
     c.data.binarize = "dynamic"
@@ -53,5 +48,5 @@ def get_config(variant: str | None = None):
     c.train.log_every = 100
     c.train.checkpoint_every = 1000
     c.train.steps_per_call = 468  # one epoch per dispatch
-    c.elbo.update(VARIANTS[variant])
+    c.elbo.update(settings)
     return c

@@ -3,7 +3,7 @@
 from experiments import vgae_cora
 
 
-def get_config():
-    c = vgae_cora.get_config()
+def get_config(variant: str | None = None):
+    c = vgae_cora.get_config(variant)
     c.data.name = "planetoid:citeseer"
     return c

@@ -1,6 +1,7 @@
 """Config -> objects for graph experiments, the experiment kind ``"graph"``.
 
-A graph experiment is selected by ``data.name = "planetoid:NAME"`` (:func:`experiment_kind`).
+A graph experiment is selected by ``data.name = "planetoid:NAME"`` or a generated graph,
+``"sbm:PRESET"`` (:mod:`aejax.data.sbm`; :func:`experiment_kind`).
 It reuses the image experiments' keys where they mean the same thing (``model.posterior``,
 ``model.latent_dim``, ``objective.name``/``beta``, ``optimizer.*``, ``train.num_steps``,
 ``seed``) and adds ``config.graph.*``. GAE is ``posterior="delta"`` +
@@ -19,11 +20,13 @@ from aejax import config_keys
 from aejax.build.checks import choice, positive
 from aejax.build.optimizer import build_direction
 from aejax.data.planetoid import Graph, load_planetoid
+from aejax.data.sbm import load_sbm
 from aejax.errors import ConfigError
 from aejax.models.graph import GraphAutoEncoder
 from aejax.objectives import graph as objectives
 
 PREFIX = "planetoid:"
+GENERATED_PREFIX = "sbm:"
 OBJECTIVES = {"elbo": objectives.negative_elbo, "reconstruction": objectives.reconstruction}
 # The objective each posterior needs (a Delta posterior has no KL).
 POSTERIOR_OBJECTIVE = {"gaussian": "elbo", "delta": "reconstruction"}
@@ -46,15 +49,18 @@ class GraphExperiment:
     val_fraction: float
     test_fraction: float
     cluster: bool
+    negatives: int = 0  # drawn non-edges per target one (0: the dense N^2 loss)
 
 
 KINDS = ("images", "graph")
 
 
 def experiment_kind(config: ml_collections.ConfigDict) -> str:
-    """``"graph"`` for a graph experiment (``data.name = "planetoid:NAME"``: full-batch training
-    of GAE/VGAE, several seeds), else ``"images"`` (images or sequences in minibatches)."""
-    return "graph" if str(config.data.name).startswith(PREFIX) else "images"
+    """``"graph"`` for a graph experiment (``data.name = "planetoid:NAME"`` or ``"sbm:PRESET"``:
+    full-batch training of GAE/VGAE, several seeds), else ``"images"`` (images or sequences in
+    minibatches)."""
+    name = str(config.data.name)
+    return "graph" if name.startswith((PREFIX, GENERATED_PREFIX)) else "images"
 
 
 def is_graph_config(config: ml_collections.ConfigDict) -> bool:
@@ -63,12 +69,18 @@ def is_graph_config(config: ml_collections.ConfigDict) -> bool:
 
 
 def load_graph(config: ml_collections.ConfigDict) -> Graph:
-    """The graph ``data.name`` names, from ``data.dir`` or the data search path."""
-    name = config.data.name[len(PREFIX) :]
+    """The graph ``data.name`` names: Planetoid's from ``data.dir`` or the data search path, or
+    a generated one."""
+    generated = config.data.name.startswith(GENERATED_PREFIX)
+    name = config.data.name[len(GENERATED_PREFIX if generated else PREFIX) :]
     if not name:
-        raise ConfigError(f"data.name={config.data.name!r}: give a dataset, e.g. planetoid:cora")
+        raise ConfigError(
+            f"data.name={config.data.name!r}: give a dataset, e.g. planetoid:cora or sbm:large"
+        )
     if not isinstance(config.graph.features, bool):
         raise ConfigError(f"graph.features must be True or False, got {config.graph.features!r}")
+    if generated:
+        return load_sbm(name, features=config.graph.features)
     return load_planetoid(name, config.data.dir, features=config.graph.features)
 
 
@@ -128,4 +140,5 @@ def build_graph_experiment(config: ml_collections.ConfigDict, graph: Graph) -> G
         val_fraction=float(g.val_fraction),
         test_fraction=float(g.test_fraction),
         cluster=bool(g.cluster),
+        negatives=negatives,
     )

@@ -93,20 +93,40 @@ def training_inputs(split: EdgeSplit, num_nodes: int, features: np.ndarray | Non
     Keys: ``features`` ``[N, F]`` (absent when featureless); ``graph`` (the normalised training
     adjacency, :class:`~aejax.nn.graph.GraphOperator`); ``label_src``/``label_dst`` ``[P]``: the
     ones of the reconstruction target ``A_train + I`` (both directions plus self-loops);
-    ``pos_weight`` and ``norm``: the reference implementation's loss weights, computed from
-    ``A_train`` without self-loops: ``pos_weight = (N^2 - S) / S`` and
-    ``norm = N^2 / (2 (N^2 - S))`` with ``S = sum(A_train) = 2 E_train``.
+    ``label_indptr`` ``[N + 1]`` / ``label_indices`` ``[P]``: the same ones as a CSR index
+    (:func:`pair_index`), for drawing non-edges; ``pos_weight`` and ``norm``: the reference
+    implementation's loss weights, computed from ``A_train`` without self-loops:
+    ``pos_weight = (N^2 - S) / S`` and ``norm = N^2 / (2 (N^2 - S))`` with
+    ``S = sum(A_train) = 2 E_train``.
     """
     train = split.train.astype(np.int32)
     loops = np.arange(num_nodes, dtype=np.int32)
     total, ones = float(num_nodes) ** 2, 2.0 * len(train)
+    label_src = np.concatenate([train[:, 0], train[:, 1], loops])
+    label_dst = np.concatenate([train[:, 1], train[:, 0], loops])
+    label_indptr, label_indices = pair_index(label_src, label_dst, num_nodes)
     batch = {
         "graph": normalized_adjacency(train, num_nodes),
-        "label_src": np.concatenate([train[:, 0], train[:, 1], loops]),
-        "label_dst": np.concatenate([train[:, 1], train[:, 0], loops]),
+        "label_src": label_src,
+        "label_dst": label_dst,
+        "label_indptr": label_indptr,
+        "label_indices": label_indices,
         "pos_weight": np.float32((total - ones) / ones),
         "norm": np.float32(total / (2.0 * (total - ones))),
     }
     if features is not None:
         batch["features"] = np.asarray(features, np.float32)
     return batch
+
+
+def pair_index(src: np.ndarray, dst: np.ndarray, num_nodes: int) -> tuple[np.ndarray, np.ndarray]:
+    """CSR index of the ordered pairs ``(src[k], dst[k])`` (each pair once).
+
+    Returns ``(indptr int32 [N + 1], indices int32 [P])``: row ``i``'s columns, sorted, are
+    ``indices[indptr[i]:indptr[i + 1]]``.
+    """
+    src, dst = np.asarray(src, np.int64), np.asarray(dst, np.int64)
+    order = np.lexsort((dst, src))
+    indptr = np.zeros(num_nodes + 1, np.int64)
+    np.cumsum(np.bincount(src, minlength=num_nodes), out=indptr[1:])
+    return indptr.astype(np.int32), dst[order].astype(np.int32)

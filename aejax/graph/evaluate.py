@@ -47,17 +47,20 @@ def evaluate_graph(workdir: paths.PathLike) -> dict:
         values = [row[name] for row in runs if name in row]
         if values:
             summary[name] = {"mean": float(np.mean(values)), "std": float(np.std(values))}
-    published = evaluation.PUBLISHED.get((method, graph.name))
+    has_features = graph.features is not None
+    table = evaluation.PUBLISHED if has_features else evaluation.PUBLISHED_FEATURELESS
+    published = table.get((method, graph.name))
     result = {
         "method": method,
         "dataset": graph.name,
-        "features": graph.features is not None,
+        "num_nodes": graph.num_nodes,
+        "num_edges": len(graph.edges),
+        "features": has_features,
+        "negatives": exp.negatives,
         "num_runs": exp.num_runs,
         "step": exp.num_steps,
         "summary": summary,
-        "published_test_auc_ap": list(published)
-        if published and graph.features is not None
-        else None,
+        "published_test_auc_ap": list(published) if published else None,
         "runs": runs,
     }
     paths.write_text(workdir / "eval.json", json.dumps(result, indent=2) + "\n")

@@ -103,6 +103,7 @@ def _train_replica(run: Run, r: int, workdir, writer, stop) -> dict:
         done = json.loads(record.read_text())
         if done.get("step") == exp.num_steps:
             return {**done, "reused": True}
+    start = time.perf_counter()
     replica = run.replica(r)
     state = replica.state
     window: list[dict] = []
@@ -129,6 +130,8 @@ def _train_replica(run: Run, r: int, workdir, writer, stop) -> dict:
         "seed": exp.seed + r,
         "step": exp.num_steps,
         "params_sha256": params_sha256(params),
+        # this run's split, initialisation and training, compilation included
+        "wall_time_s": time.perf_counter() - start,
     }
     paths.write_text(record, json.dumps(done) + "\n")
     return {**done, "reused": False}

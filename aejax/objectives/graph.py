@@ -11,10 +11,17 @@ Here that cost is written as a mean over nodes of a per-node ``loss [N]`` (row `
 row ``i`` of the double sum), so the train step's ``loss.mean()`` is exactly the reference cost.
 
 ``negatives = 0`` evaluates the N^2 sum densely (the reference; memory N^2). ``negatives = k``
-replaces the sum over non-edges by ``k`` uniformly drawn node pairs per target one: the sum over
-all pairs of ``-log(1 - s)`` is estimated from the draws and its exact value on the target ones
-subtracted, so the estimate is unbiased for the dense cost with memory linear in the edges
-(PubMed-sized graphs).
+keeps the exact sum over the ``P`` target ones and replaces the sum over the ``N^2 - P`` others
+by ``(N^2 - P) / K`` times its sum over ``K = k P`` pairs drawn uniformly among them
+(:mod:`aejax.objectives.non_edges`): an unbiased estimate of the dense cost, with the same
+weighting, in O(P) time and memory. The weighting is balanced: with ``pos_weight`` and ``norm`` as
+the reference sets them, the cost is half the mean over target ones plus half the mean over the
+others (up to the self-loops): half the loss PyTorch Geometric's ``GAE.recon_loss`` estimates.
+
+Negatives never include a training edge or a self-loop (they are target ones). They may hit a
+held-out validation or test edge, with the same probability as any other non-edge: the dense
+reference cost also counts those pairs as non-edges, and steering the draws away from them would
+let the held-out edges shape training.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import jax
 import jax.numpy as jnp
 
 from aejax.models.graph import dense_logits, edge_logits
+from aejax.objectives import non_edges
 from aejax.types import Array, Batch, HParams, LossTerms, PRNGKey
 
 
@@ -52,18 +60,20 @@ def reconstruction_per_node(
     n = z.shape[0]
     src, dst = batch["label_src"], batch["label_dst"]
     pos_weight, norm = batch["pos_weight"], batch["norm"]
-    # Sum over all pairs of -log(1 - s(l)) = softplus(l), then swap the target ones' term for
-    # their weighted -log s(l) = softplus(-l): no N x N target matrix is ever built.
     pos = edge_logits(z, src, dst)
-    rows = jax.ops.segment_sum(pos_weight * softplus(-pos) - softplus(pos), src, num_segments=n)
     if not negatives:
-        rows = rows + softplus(dense_logits(z)).sum(axis=1)
-    else:
-        num_draws = negatives * src.shape[0]
-        pairs = jax.random.randint(key, (2, num_draws), 0, n)
-        neg = softplus(edge_logits(z, pairs[0], pairs[1]))
-        rows = rows + (n * n / num_draws) * jax.ops.segment_sum(neg, pairs[0], num_segments=n)
-    return norm * rows / n
+        # Sum over all pairs of -log(1 - s(l)) = softplus(l), then swap the target ones' term
+        # for their weighted -log s(l) = softplus(-l): no N x N target matrix is ever built.
+        rows = jax.ops.segment_sum(pos_weight * softplus(-pos) - softplus(pos), src, num_segments=n)
+        return norm * (rows + softplus(dense_logits(z)).sum(axis=1)) / n
+    rows = jax.ops.segment_sum(pos_weight * softplus(-pos), src, num_segments=n)
+    i, j, valid = non_edges.sample_outside(
+        key, batch["label_indptr"], batch["label_indices"], negatives * src.shape[0]
+    )
+    neg = jnp.where(valid, softplus(edge_logits(z, i, j)), 0.0)
+    outside = jnp.float32(n) * n - src.shape[0]  # N^2 - P pairs the draws stand for
+    scale = outside / jnp.maximum(valid.sum(), 1)
+    return norm * (rows + scale * jax.ops.segment_sum(neg, i, num_segments=n)) / n
 
 
 def _terms(model, batch, key, hparams, *, train, negatives, with_kl):

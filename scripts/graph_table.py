@@ -16,6 +16,7 @@ import sys
 
 from absl import app, flags
 
+from aejax import paths
 from aejax.cli import run_main
 
 DENSE = ("gae_cora", "vgae_cora", "gae_citeseer", "vgae_citeseer")
@@ -62,7 +63,7 @@ def _train_in_child(name: str, workdir) -> dict:
         "--config.train.progress=False",
     ]
     subprocess.run(cmd, check=True)
-    summary = json.loads((pathlib.Path(workdir) / "summary.json").read_text())
+    summary = json.loads((paths.resolve(workdir) / "summary.json").read_text())
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # Linux: KiB
     return summary | {"peak_rss_gib": peak_kib / 2**20}
 
@@ -70,9 +71,8 @@ def _train_in_child(name: str, workdir) -> dict:
 def _seconds_per_run(workdir) -> float:
     """Mean training time of the runs in ``workdir`` (``runs/<r>/run.json``), seconds."""
     import json
-    import pathlib
 
-    records = sorted(pathlib.Path(workdir).glob("runs/*/run.json"))
+    records = sorted(paths.resolve(workdir).glob("runs/*/run.json"))
     times = [json.loads(r.read_text()).get("wall_time_s") for r in records]
     times = [t for t in times if t is not None]
     return sum(times) / len(times) if times else float("nan")
@@ -82,13 +82,12 @@ def _peak_rss(name: str, workdir) -> float:
     """Trains ``name`` in a child process unless finished; the peak RSS of its training (GiB),
     kept in ``WORKDIR/peak_rss.json`` so a rerun that reuses the runs still reports it."""
     import json
-    import pathlib
 
-    record = pathlib.Path(workdir) / "peak_rss.json"
-    if (pathlib.Path(workdir) / "summary.json").exists() and record.exists():
+    record = paths.resolve(workdir) / "peak_rss.json"
+    if (paths.resolve(workdir) / "summary.json").exists() and record.exists():
         return json.loads(record.read_text())["peak_rss_gib"]
     peak = _train_in_child(name, workdir)["peak_rss_gib"]
-    record.write_text(json.dumps({"peak_rss_gib": peak}) + "\n")
+    paths.write_text(record, json.dumps({"peak_rss_gib": peak}) + "\n")
     return peak
 
 
@@ -96,17 +95,16 @@ def _evaluated(workdir) -> dict:
     """``evaluate_graph(workdir)``, or its ``eval.json`` when written after every run finished
     (a rerun of the table then rescores nothing)."""
     import json
-    import pathlib
 
     from aejax.graph.evaluate import evaluate_graph
 
-    workdir = pathlib.Path(workdir)
+    workdir = paths.resolve(workdir)
     records = list(workdir.glob("runs/*/run.json"))
     saved = workdir / "eval.json"
     if saved.exists() and records:
         result = json.loads(saved.read_text())
-        newest_run = max(r.stat().st_mtime for r in records)
-        if saved.stat().st_mtime > newest_run and result.get("num_runs") == len(records):
+        newest_run = max(r.stat().mtime for r in records)
+        if saved.stat().mtime > newest_run and result.get("num_runs") == len(records):
             return result
     return evaluate_graph(workdir)
 
@@ -134,7 +132,6 @@ def main(argv: list[str]) -> None:
     del argv
     import datetime
     import os
-    import pathlib
     import platform
     import time
 
@@ -144,7 +141,7 @@ def main(argv: list[str]) -> None:
     from aejax.graph.train import train_graph
     from aejax.train.preemption import raise_if_stopped
 
-    runs_dir, results, start = pathlib.Path(_RUNS_DIR.value), {}, time.perf_counter()
+    runs_dir, results, start = paths.resolve(_RUNS_DIR.value), {}, time.perf_counter()
     rows = [(n, n, None) for n in DENSE] + list(SAMPLED)
     for row, name, variant in rows:
         workdir = runs_dir / row
@@ -256,9 +253,8 @@ def main(argv: list[str]) -> None:
         "training time when it ran, compilation included; shared machine).",
         "",
     ]
-    out = pathlib.Path(_OUT.value)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(lines))
+    out = paths.resolve(_OUT.value)
+    paths.write_text(out, "\n".join(lines))
     print(f"wrote {out}")
 
 

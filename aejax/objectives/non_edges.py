@@ -68,12 +68,10 @@ def sample_outside(
       target one that survived every redraw: leave it out.
     """
     n = indptr.shape[0] - 1
-    rows = cols = valid = None
+    rows = cols = jnp.zeros(count, jnp.int32)
+    valid = jnp.zeros(count, bool)  # nothing accepted yet: round 0 draws every pair
     for r in range(rounds + 1):
         fresh = jax.random.randint(jax.random.fold_in(key, r), (2, count), 0, n, jnp.int32)
-        if rows is None:
-            rows, cols = fresh[0], fresh[1]
-        else:
-            rows, cols = jnp.where(valid, rows, fresh[0]), jnp.where(valid, cols, fresh[1])
+        rows, cols = jnp.where(valid, rows, fresh[0]), jnp.where(valid, cols, fresh[1])
         valid = ~contains(indptr, indices, rows, cols)
     return rows, cols, valid

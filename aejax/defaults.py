@@ -186,6 +186,10 @@ def base_config() -> ml_collections.ConfigDict:
     c.optimizer.schedule = "constant"  # "constant" | "cosine" | "linear"
     c.optimizer.warmup_steps = 0
     c.optimizer.final_fraction = 0.0  # cosine/linear end value as a fraction of the peak
+    # "stages": stage i lasts stage_epochs * stage_growth**i epochs at the rate * stage_decay**i
+    c.optimizer.stage_epochs = 1.0
+    c.optimizer.stage_growth = 3.0
+    c.optimizer.stage_decay = 0.1 ** (1 / 7)  # Burda et al. 2016: 10**(-i/7) in stage i
     # The critic's own Adam (two-player objectives); Kim & Mnih 2018 use lr 1e-4, b1 0.5, b2 0.9.
     c.optimizer.critic = ml_collections.ConfigDict(dict(learning_rate=1e-4, b1=0.5, b2=0.9))
 

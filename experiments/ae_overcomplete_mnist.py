@@ -1,19 +1,12 @@
-"""Overcomplete deterministic autoencoder on MNIST: a 1000-unit code.
+"""Overcomplete deterministic AE on MNIST (1000-unit code).
 
-Nothing stops it from copying its input; compare with the denoising, sparse and contractive
-configs, which regularise the same model.
-
-  python scripts/train.py --config experiments/ae_overcomplete_mnist.py \
-      --workdir runs/ae_overcomplete_mnist
+The variant ``overcomplete`` of experiments/ae_mnist.py, where it is defined and documented; use
+``--config experiments/ae_mnist.py:overcomplete``. This file is kept so that
+``--config experiments/ae_overcomplete_mnist.py`` goes on working.
 """
 
-from experiments import vae_mnist
+from experiments import ae_mnist
 
 
 def get_config():
-    c = vae_mnist.get_config()
-    c.data.binarize = "none"
-    c.model.latent_dim = 1000
-    c.model.posterior = "delta"
-    c.objective.name = "reconstruction"
-    return c
+    return ae_mnist.get_config("overcomplete")

@@ -1,19 +1,12 @@
-"""Undercomplete deterministic autoencoder on MNIST: 784 -> 500 -> 32 -> 500 -> 784.
+"""Undercomplete deterministic AE on MNIST (32-unit code).
 
-A Delta posterior and the reconstruction objective (BCE on grey levels); the 32-unit code is a
-bottleneck.
-
-  python scripts/train.py --config experiments/ae_undercomplete_mnist.py \
-      --workdir runs/ae_undercomplete_mnist
+The variant ``undercomplete`` of experiments/ae_mnist.py, where it is defined and documented; use
+``--config experiments/ae_mnist.py:undercomplete``. This file is kept so that
+``--config experiments/ae_undercomplete_mnist.py`` goes on working.
 """
 
-from experiments import vae_mnist
+from experiments import ae_mnist
 
 
 def get_config():
-    c = vae_mnist.get_config()
-    c.data.binarize = "none"
-    c.model.latent_dim = 32
-    c.model.posterior = "delta"
-    c.objective.name = "reconstruction"
-    return c
+    return ae_mnist.get_config("undercomplete")

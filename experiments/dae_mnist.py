@@ -1,21 +1,12 @@
-"""Denoising autoencoder on MNIST (Vincent et al. 2008): masking noise.
+"""Denoising AE on MNIST (Vincent et al. 2008), masking noise.
 
-The encoder sees the image with a quarter of its pixels set to 0 and the decoder is scored on the
-clean image. For additive Gaussian noise: --config.objective.corruption=gaussian
---config.objective.noise_std=0.5.
-
-  python scripts/train.py --config experiments/dae_mnist.py --workdir runs/dae_mnist
+The variant ``denoising`` of experiments/ae_mnist.py, where it is defined and documented; use
+``--config experiments/ae_mnist.py:denoising``. This file is kept so that
+``--config experiments/dae_mnist.py`` goes on working.
 """
 
-from experiments import vae_mnist
+from experiments import ae_mnist
 
 
 def get_config():
-    c = vae_mnist.get_config()
-    c.data.binarize = "none"
-    c.model.latent_dim = 1000
-    c.model.posterior = "delta"
-    c.objective.name = "reconstruction"
-    c.objective.corruption = "masking"
-    c.objective.mask_prob = 0.25
-    return c
+    return ae_mnist.get_config("denoising")

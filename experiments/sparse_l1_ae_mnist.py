@@ -1,19 +1,12 @@
-"""Sparse autoencoder on MNIST with an L1 penalty on the code.
+"""Sparse AE on MNIST with an L1 penalty on the code.
 
-reconstruction + l1_weight * ||z||_1 per example, overcomplete code.
-
-  python scripts/train.py --config experiments/sparse_l1_ae_mnist.py \
-      --workdir runs/sparse_l1_ae_mnist
+The variant ``sparse_l1`` of experiments/ae_mnist.py, where it is defined and documented; use
+``--config experiments/ae_mnist.py:sparse_l1``. This file is kept so that
+``--config experiments/sparse_l1_ae_mnist.py`` goes on working.
 """
 
-from experiments import vae_mnist
+from experiments import ae_mnist
 
 
 def get_config():
-    c = vae_mnist.get_config()
-    c.data.binarize = "none"
-    c.model.latent_dim = 1000
-    c.model.posterior = "delta"
-    c.objective.name = "reconstruction"
-    c.objective.l1_weight = 0.001
-    return c
+    return ae_mnist.get_config("sparse_l1")

@@ -113,28 +113,11 @@ def _setting(flag, default, name: str, *, allow_zero: bool = False) -> int:
 
 def main(argv: list[str]) -> None:
     del argv
-    import json
-    import time
+    from aejax import kinds, paths
+    from aejax.evaluation import suite
+    from aejax.evaluation.workdir import EvalRequest
 
-    from aejax import build, paths
-    from aejax.errors import DataError
-    from aejax.evaluation import profiles, suite
-    from aejax.train.restore import load_trained
-
-    parts = suite.parse_suite(_SUITE.value)
     paths.require_backend(_WORKDIR.value)
-    workdir = paths.resolve(_WORKDIR.value)
-    from aejax.graph.build import is_graph_config
-    from aejax.train.restore import load_config
-
-    if is_graph_config(load_config(workdir)):  # GAE/VGAE: link prediction and clustering
-        from aejax.graph.evaluate import describe, evaluate_graph
-
-        print(describe(evaluate_graph(workdir)) + f"; wrote {workdir / 'eval.json'}")
-        return
-    best = _CHECKPOINT.value == "best"
-    run = load_trained(workdir, step=_STEP.value, checkpoints="best" if best else "checkpoints")
-    cfg = run.config
     given = {  # flags given on the command line replace the profile's choice
         name: _setting(flag.value, None, name, allow_zero=allow_zero)
         for name, flag, allow_zero in (
@@ -150,73 +133,20 @@ def main(argv: list[str]) -> None:
         )
         if flag.value is not None
     }
-    settings = suite.settings_for(
-        profiles.get_profile(_PROFILE.value),
-        cfg.eval,
-        given,
+    request = EvalRequest(
+        parts=suite.parse_suite(_SUITE.value),
+        profile=_PROFILE.value,
+        given=given,
         splits=tuple(_SPLITS.value),
-        disentanglement_protocol=_PROTOCOL.value,
-        progress=_PROGRESS.value,
-    )
-    # The config's eval.* values, when no flag replaced them.
-    _setting(settings.iwae_k, None, "iwae_k", allow_zero=True)
-    _setting(settings.batch_size, None, "batch_size")
-    _setting(settings.max_samples_per_call, None, "max_samples_per_call")
-    if _NUM_TEST.value is not None:
-        cfg = cfg.copy_and_resolve_references()
-        cfg.data.num_test = _setting(_NUM_TEST.value, 0, "num_test")
-    if len(run.image_shape) == 4:  # sequences: per-frame reconstruction and prediction errors
-        from aejax.evaluation import sequence
-
-        test = build.load_data(cfg, "test")
-        if tuple(test.images.shape[1:]) != tuple(run.image_shape):
-            raise DataError(
-                f"test sequences are shaped {tuple(test.images.shape[1:])} but the model in "
-                f"{workdir} was trained on {tuple(run.image_shape)}; check data.name"
-            )
-        for path in sequence.evaluate_run(
-            run, test, workdir, batch_size=settings.batch_size, baseline_workdir=_BASELINE.value
-        ):
-            print(f"wrote {path}")
-        return
-
-    def load_split(split: str):
-        ds = build.load_data(cfg, split)
-        if tuple(ds.images.shape[1:]) != tuple(run.image_shape):
-            raise DataError(
-                f"{split} images are shaped {tuple(ds.images.shape[1:])} but the model in "
-                f"{workdir} was trained on {tuple(run.image_shape)}; check data.name and "
-                "data.shapes"
-            )
-        return ds
-
-    eval_path = workdir / "eval.json"
-    result = json.loads(eval_path.read_text()) if eval_path.exists() else {}
-    if result.get("step") not in (None, run.step) or result.get("checkpoint", "latest") != (
-        _CHECKPOINT.value
-    ):
-        result = {}  # another checkpoint's numbers: start afresh
-    ctx = suite.Context(run=run, workdir=workdir, settings=settings, load_split=load_split)
-    start = time.perf_counter()
-    result, written = suite.run_suite(ctx, parts, result, overridden=tuple(given))
-    result.update(
-        step=run.step,
+        step=_STEP.value,
         checkpoint=_CHECKPOINT.value,
-        num_test=len(ctx.split("test")),
-        batch_size=settings.batch_size,
-        max_samples_per_call=settings.max_samples_per_call,
-        binarize=run.experiment.binarize,
-        dataset=cfg.data.name,
-        eval_wall_time_s=time.perf_counter() - start,
+        num_test=None if _NUM_TEST.value is None else _setting(_NUM_TEST.value, 0, "num_test"),
+        protocol=_PROTOCOL.value,
+        progress=_PROGRESS.value,
+        baseline_workdir=_BASELINE.value,
     )
-    paths.write_text(eval_path, json.dumps(result, indent=2) + "\n")
-    hint = "; --profile paper for the numbers to publish" if settings.profile == "quick" else ""
-    print(
-        f"evaluated step {run.step} in {result['eval_wall_time_s']:.1f} s "
-        f"({settings.profile} profile{hint})"
-    )
-    for path in [eval_path, *written]:
-        print(f"wrote {path}")
+    for line in kinds.evaluate(paths.resolve(_WORKDIR.value), request):  # the run's kind's
+        print(line)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ PACKAGE = REPO / "aejax"
 # Bottom to top. A module may import its own layer (no cycle between packages) and the layers
 # below; never one above. Top-level modules count as packages of their own name.
 LAYERS = [
-    {"types", "errors", "paths", "config_keys", "defaults", "cli"},
+    {"types", "errors", "paths", "config_keys", "defaults", "cli", "moved"},
     {"nn", "distributions", "data"},
     {"objectives", "models"},
     {"build"},
@@ -132,3 +132,84 @@ def test_no_library_module_is_over_the_size_limit():
     }
     over = {p: n for p, n in sizes.items() if n > MAX_LINES and p not in OVER_MAX_LINES}
     assert not over, f"split by idea: {over}"
+
+
+# The modules that may read a config's groups: the build layer, the defaults that define them
+# and the key moves that rename them.
+CONFIG_READERS = ("aejax/build/", "aejax/defaults.py", "aejax/config_keys.py")
+
+
+def _config_like(node: ast.AST) -> bool:
+    """``config``, ``cfg``, ``c`` or ``<anything>.config`` (a run's config)."""
+    return (isinstance(node, ast.Name) and node.id in ("config", "cfg", "c")) or (
+        isinstance(node, ast.Attribute) and node.attr == "config"
+    )
+
+
+def _group_reads(tree: ast.AST, groups: set[str]):
+    """``(line, text)`` of every ``config.<group>``, ``config["<group>"]`` and
+    ``config.get("<group>")`` in ``tree``."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and _config_like(node.value) and node.attr in groups:
+            yield node.lineno, f".{node.attr}"
+        elif (
+            isinstance(node, ast.Subscript)
+            and _config_like(node.value)
+            and isinstance(node.slice, ast.Constant)
+            and node.slice.value in groups
+        ):
+            yield node.lineno, f"[{node.slice.value!r}]"
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "get"
+            and _config_like(node.func.value)
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and node.args[0].value in groups
+        ):
+            yield node.lineno, f".get({node.args[0].value!r})"
+
+
+def test_only_the_build_layer_reads_a_config():
+    """Above ``aejax/build`` a run is its built pieces (:class:`aejax.build.Experiment` and its
+    facts): no module reads a config group (``config.eval.batch_size``), so a key has one
+    reader that checks it and names it in errors."""
+    from aejax.defaults import base_config
+
+    groups = set(base_config().keys())
+    found = [
+        f"{path.relative_to(REPO)}:{line}: config{text}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if not str(path.relative_to(REPO)).startswith(CONFIG_READERS)
+        for line, text in _group_reads(ast.parse(path.read_text()), groups)
+    ]
+    assert not found, "\n".join(found)
+
+
+def test_the_config_read_check_finds_reads():
+    """The check above is not blind: it finds each form of read in a sample."""
+    sample = "x = config.eval.batch_size\ny = run.config['data']\nz = cfg.get('model')\n"
+    found = sorted(_group_reads(ast.parse(sample), {"eval", "data", "model"}))
+    assert found == [(1, ".eval"), (2, "['data']"), (3, ".get('model')")]
+
+
+def test_moved_python_names_say_where_they_went():
+    """``from aejax.build import labelled_pool`` (a name of the old ``build.py``) fails with one
+    line naming its replacement, and that replacement exists."""
+    import importlib
+
+    from aejax.moved import MOVED, MovedNameError
+
+    for module, table in MOVED.items():
+        for name, replacement in table.items():
+            try:
+                exec(f"from {module} import {name}", {})
+            except MovedNameError as e:
+                assert str(e).startswith(f"{module}.{name} moved: use ") and "\n" not in str(e)
+            else:
+                raise AssertionError(f"{module}.{name} still imports")
+            path = replacement.split("(")[0].split("[")[0].strip()
+            owner, _, attr = path.rpartition(".")
+            assert hasattr(importlib.import_module(owner), attr), f"{replacement} does not exist"
+    assert not hasattr(importlib.import_module("aejax.build"), "no_such_name")

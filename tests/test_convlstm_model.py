@@ -1,5 +1,6 @@
 """The ConvLSTM sequence autoencoder as a config: build, likelihood, training, evaluation."""
 
+import json
 import os
 
 import jax
@@ -13,7 +14,6 @@ from sklearn.metrics import log_loss
 from aejax import build
 from aejax.errors import ConfigError
 from aejax.evaluation import sequence
-from aejax.train.loop import train
 
 T, CONTEXT, RES = 4, 2, 16
 
@@ -109,10 +109,38 @@ def test_copy_last_eps_minimises_its_bce_and_errors_match_sklearn():
         np.testing.assert_allclose(errors["mse"][t], mse, rtol=1e-6)
 
 
-def test_generic_loop_trains_the_sequence_vae(tmp_path):
-    c = seq_config(**{"train.num_steps": 2, "train.steps_per_call": 2})
-    summary = train(c, tmp_path / "seq")
-    assert summary["step"] == 2 and np.isfinite(summary["final_train_metrics"]["neg_elbo"])
+def test_the_kind_of_a_config_follows_its_data():
+    assert build.experiment_kind(seq_config()) == "sequences"
+    assert build.experiment_kind(seq_config(**{"data.moving_sprites.frames": True})) == "images"
+    assert build.experiment_kind(tiny_config()) == "images"
+
+
+def test_a_sequence_run_trains_and_evaluates_through_its_kind(tmp_path, capsys):
+    """What scripts/train.py and evaluate.py do, without asking what the run is: the sequences
+    kind trains without periodic evaluation (with a note) and its evaluator writes per-frame
+    errors, equal to :func:`sequence.evaluate` on the restored model."""
+    from aejax import kinds
+    from aejax.evaluation.workdir import EvalRequest
+    from aejax.train.restore import load_trained
+
+    c = seq_config(
+        **{"train.num_steps": 3, "train.steps_per_call": 3, "evals.periodic": "likelihood"}
+    )
+    summary = kinds.train(c, tmp_path / "seq")
+    assert summary["step"] == 3 and summary["evaluations"] == 0
+    assert np.isfinite(summary["final_train_metrics"]["neg_elbo"])
+    assert "evals.periodic is not run for sequences" in capsys.readouterr().err
+    lines = kinds.evaluate(tmp_path / "seq", EvalRequest(given={"batch_size": 4}))
+    assert lines[-1].endswith("sequence_strip.png")
+    result = json.loads((tmp_path / "seq" / "eval.json").read_text())
+    run = load_trained(tmp_path / "seq")
+    test = build.load_data(seq_config(), "test")
+    metrics, _ = sequence.evaluate(
+        run.experiment.model, run.variables, test.images, CONTEXT, batch_size=4
+    )
+    assert result["step"] == 3 and result["context_frames"] == CONTEXT
+    assert result["dataset"] == "moving_sprites"
+    np.testing.assert_allclose(result["test_convlstm_pred_mse"], metrics["convlstm_pred_mse"])
 
 
 def test_evaluate_with_both_baselines(vae, tmp_path):

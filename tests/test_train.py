@@ -218,3 +218,22 @@ def test_changed_config_in_existing_workdir_is_refused(tmp_path):
     train(tiny_config(), tmp_path)
     with pytest.raises(ConfigError, match="model.latent_dim"):
         train(tiny_config(**{"model.latent_dim": 3}), tmp_path)
+
+
+def test_stages_schedule_is_burdas_learning_rate_by_epoch():
+    """``optimizer.schedule='stages'`` with Burda et al.'s settings: 10**(-i/7) of the rate in
+    stage i, which lasts 3**i epochs (hand-computed boundaries: epochs 1, 4, 13, 40, ...)."""
+
+    c = tiny_config()
+    c.optimizer.schedule = "stages"
+    steps_per_epoch, num_epochs = 5, 3280
+    schedule = build.build_schedule(c, num_epochs * steps_per_epoch, steps_per_epoch)
+    starts = np.cumsum([0] + [3**i for i in range(8)])  # epoch where stage i starts
+    for i in range(8):
+        for epoch in (starts[i], starts[i + 1] - 1):
+            want = 10 ** (-i / 7)
+            np.testing.assert_allclose(schedule(epoch * steps_per_epoch), want, rtol=1e-5)
+    assert starts[-1] == num_epochs
+    c.optimizer.stage_decay = 0.0
+    with pytest.raises(ConfigError, match="optimizer.stage_decay"):
+        build.build_schedule(c, 100, steps_per_epoch)

@@ -14,16 +14,20 @@ rest of the library receives plain objects (modules, functions, dataclasses).
 - :mod:`~aejax.build.graph`: the same for the experiment kind ``"graph"`` (GAE/VGAE);
 - :mod:`~aejax.build.settle`: a run's config with old keys moved and unused groups dropped;
 - :mod:`~aejax.build.evals`: which evaluations the train loop runs (``config.evals``);
+- :mod:`~aejax.build.grid`: a sweep's member configs (``--sweep KEY=V1,V2 --seeds N``);
 - :mod:`~aejax.build.checks`: reading and checking values.
 """
 
-from aejax.build.data import load_data
+from aejax.build.data import data_signature, load_data
 from aejax.build.evals import EvalsSettings, build_evals
 from aejax.build.experiment import (
     MATMUL_PRECISIONS,
     ON_NONFINITE,
+    DataFacts,
+    EvalDefaults,
     Experiment,
     TrainSettings,
+    build_eval_defaults,
     build_experiment,
     hparam_config_keys,
     hparams_as_arrays,
@@ -55,8 +59,13 @@ from aejax.build.optimizer import (
 from aejax.build.settle import settle_config, unused_groups
 from aejax.models.heads import LIKELIHOODS, POSTERIORS
 from aejax.models.priors import PRIORS
+from aejax.moved import getattr_for
 
 __all__ = [
+    "data_signature",
+    "DataFacts",
+    "EvalDefaults",
+    "build_eval_defaults",
     "EvalsSettings",
     "build_evals",
     "CORRUPTIBLE",
@@ -91,3 +100,5 @@ __all__ = [
     "settle_config",
     "unused_groups",
 ]
+
+__getattr__ = getattr_for(__name__)  # names that moved elsewhere say where (aejax/moved.py)

@@ -12,8 +12,12 @@ from aejax.data.base import BINARIZE_MODES, ArrayDataset
 from aejax.errors import ConfigError
 
 
-def load_data(config: ml_collections.ConfigDict, split: str) -> ArrayDataset:
-    """Loads ``split`` as the config says: source, truncation and static binarisation."""
+def load_data(
+    config: ml_collections.ConfigDict, split: str, *, num_examples: int | None = None
+) -> ArrayDataset:
+    """Loads ``split`` as the config says: source, truncation and static binarisation.
+
+    ``num_examples`` replaces ``data.num_train`` / ``data.num_test`` (the first N; 0 = all)."""
     from aejax.data import registry as data_registry
 
     c = config.data
@@ -23,6 +27,8 @@ def load_data(config: ml_collections.ConfigDict, split: str) -> ArrayDataset:
         options["max_examples"] = None
     ds = data_registry.load_split(c.name, split, data_dir=c.dir, options=options)
     limit = c.num_train if split == "train" else c.num_test
+    if num_examples is not None:
+        limit = num_examples
     positive(limit, f"data.num_{split}", allow_zero=True)
     if limit:
         ds = ds.take(int(limit))
@@ -43,6 +49,11 @@ def load_data(config: ml_collections.ConfigDict, split: str) -> ArrayDataset:
                 f"{int(ds.labels.max()) + 1}"
             )
     return ds
+
+
+def data_signature(config: ml_collections.ConfigDict) -> str:
+    """Equal for two configs exactly when :func:`load_data` gives them the same splits."""
+    return repr((sorted(config.data.to_dict().items()), config.model.num_classes))
 
 
 def _exclude_class(ds: ArrayDataset, label: int) -> ArrayDataset:

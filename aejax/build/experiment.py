@@ -43,8 +43,27 @@ class TrainSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class DataFacts:
+    """What evaluation needs to know of the data a run was trained on."""
+
+    name: str = ""  # data.name, e.g. "mnist"
+    exclude_class: int = -1  # the class held out of training (anomaly detection); -1: none
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalDefaults:
+    """A run's own evaluation settings (``config.eval``), the ones flags of ``evaluate.py``
+    replace."""
+
+    iwae_k: int = 5000  # importance samples of the IWAE bound
+    batch_size: int = 500  # test examples per evaluation batch
+    max_samples_per_call: int = 100_000  # bound on examples x importance samples at once
+
+
+@dataclasses.dataclass(frozen=True)
 class Experiment:
-    """What a config describes, as objects: model, objective, update direction, hparams."""
+    """What a config describes, as objects: model, objective, update direction, hparams, and
+    the facts evaluation reads (so that nothing above this package reads the config)."""
 
     model: models.AutoEncoder
     objective: Callable
@@ -55,6 +74,10 @@ class Experiment:
     seed: int
     players: tuple[Player, ...] = ()  # extra players besides the main model (see aejax.types)
     streams: tuple[Stream, ...] = ()  # extra batch streams
+    data: DataFacts = DataFacts()
+    eval: EvalDefaults = EvalDefaults()
+    deterministic: bool = False  # no density: a Delta posterior or the reconstruction objective
+    classifier_hidden: tuple[int, ...] = ()  # model.classifier.hidden; () when it has none
 
 
 def resolve_train(config: ml_collections.ConfigDict, num_examples: int) -> TrainSettings:
@@ -102,7 +125,7 @@ def build_experiment(
     objective, hparams = build_objective(config, num_examples)
     hparams = {"learning_rate": float(config.optimizer.learning_rate), **hparams}
     spec = OBJECTIVES[config.objective.name]
-    tx = build_direction(config, train.num_steps)
+    tx = build_direction(config, train.num_steps, train.steps_per_epoch)
     if spec.players:
         tx = per_player(tx, {p.name: build_player_direction(config, p) for p in spec.players})
         for p in spec.players:
@@ -122,6 +145,22 @@ def build_experiment(
         seed=int(config.seed),
         players=spec.players,
         streams=build_streams(config),
+        data=DataFacts(name=str(config.data.name), exclude_class=int(config.data.exclude_class)),
+        eval=build_eval_defaults(config),
+        deterministic=spec.reconstruction_only or config.model.posterior == "delta",
+        classifier_hidden=tuple(  # dropped by settle_config when the method has none
+            int(w) for w in config.model.get("classifier", {}).get("hidden", ())
+        ),
+    )
+
+
+def build_eval_defaults(config: ml_collections.ConfigDict) -> EvalDefaults:
+    """``config.eval``, checked: positive sizes, ``iwae_k >= 0``."""
+    e = config.eval
+    return EvalDefaults(
+        iwae_k=int(positive(e.iwae_k, "eval.iwae_k", allow_zero=True)),
+        batch_size=int(positive(e.batch_size, "eval.batch_size")),
+        max_samples_per_call=int(positive(e.max_samples_per_call, "eval.max_samples_per_call")),
     )
 
 

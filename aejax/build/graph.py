@@ -52,15 +52,21 @@ class GraphExperiment:
     negatives: int = 0  # drawn non-edges per target one (0: the dense N^2 loss)
 
 
-KINDS = ("images", "graph")
+KINDS = ("images", "sequences", "graph")
 
 
 def experiment_kind(config: ml_collections.ConfigDict) -> str:
     """``"graph"`` for a graph experiment (``data.name = "planetoid:NAME"`` or ``"sbm:PRESET"``:
-    full-batch training of GAE/VGAE, several seeds), else ``"images"`` (images or sequences in
-    minibatches)."""
+    full-batch training of GAE/VGAE, several seeds), ``"sequences"`` for examples that are
+    sequences ``[T, H, W, C]`` (``moving_sprites``), else ``"images"``; the last two train in
+    minibatches alike and differ in how they are evaluated."""
+    from aejax.data import registry
+
     name = str(config.data.name)
-    return "graph" if name.startswith((PREFIX, GENERATED_PREFIX)) else "images"
+    if name.startswith((PREFIX, GENERATED_PREFIX)):
+        return "graph"
+    options = config.data.get(registry.source_kind(name), {})
+    return "sequences" if registry.yields_sequences(name, options) else "images"
 
 
 def is_graph_config(config: ml_collections.ConfigDict) -> bool:

@@ -7,17 +7,27 @@ import ml_collections
 import optax
 
 from aejax.build.checks import choice, get, positive
+from aejax.errors import ConfigError
 from aejax.types import Player
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
-SCHEDULES = ("constant", "cosine", "linear")
+SCHEDULES = ("constant", "cosine", "linear", "stages")
 
 
-def build_schedule(config: ml_collections.ConfigDict, num_steps: int) -> optax.Schedule | None:
-    """Multiplier of the learning rate over steps (peak 1), or None for a constant rate."""
+def build_schedule(
+    config: ml_collections.ConfigDict, num_steps: int, steps_per_epoch: int | None = None
+) -> optax.Schedule | None:
+    """Multiplier of the learning rate over steps (peak 1), or None for a constant rate.
+
+    ``"stages"`` is piecewise constant over epochs: stage ``i`` (from 0) lasts
+    ``stage_epochs * stage_growth**i`` epochs at ``stage_decay**i``; the last stage lasts to the
+    end. Burda et al. (2016): stage_epochs 1, growth 3, decay 10**(-1/7), 8 stages (3,280 epochs).
+    """
     o = config.optimizer
     kind = choice(o.schedule, SCHEDULES, "optimizer.schedule")
     warmup = int(positive(o.warmup_steps, "optimizer.warmup_steps", allow_zero=True))
+    if kind == "stages":
+        return _stages(o, num_steps, steps_per_epoch)
     if kind == "constant" and not warmup:
         return None
     if kind == "cosine":
@@ -32,10 +42,27 @@ def build_schedule(config: ml_collections.ConfigDict, num_steps: int) -> optax.S
     return optax.join_schedules([optax.linear_schedule(0.0, 1.0, warmup), decay], [warmup])
 
 
+def _stages(o: ml_collections.ConfigDict, num_steps: int, steps_per_epoch: int | None):
+    if not steps_per_epoch:
+        raise ConfigError("optimizer.schedule='stages' counts epochs: it needs a minibatch run")
+    first = positive(o.stage_epochs, "optimizer.stage_epochs")
+    growth = positive(o.stage_growth, "optimizer.stage_growth")
+    decay = positive(o.stage_decay, "optimizer.stage_decay")
+    boundaries, epochs = {}, 0.0
+    for i in range(1, 64):
+        epochs += first * growth ** (i - 1)
+        step = int(round(epochs * steps_per_epoch))
+        if step >= num_steps:
+            break
+        boundaries[step] = decay  # piecewise_constant multiplies the factors up to a step
+    return optax.piecewise_constant_schedule(1.0, boundaries)
+
+
 def build_direction(
-    config: ml_collections.ConfigDict, num_steps: int
+    config: ml_collections.ConfigDict, num_steps: int, steps_per_epoch: int | None = None
 ) -> optax.GradientTransformation:
-    """The optimizer without its learning rate: the step scales this by ``-learning_rate``."""
+    """The optimizer without its learning rate: the step scales this by ``-learning_rate``.
+    ``steps_per_epoch``: for schedules counted in epochs (``"stages"``)."""
     o = config.optimizer
     name = choice(o.name, OPTIMIZERS, "optimizer.name")
     positive(o.learning_rate, "optimizer.learning_rate")
@@ -54,7 +81,7 @@ def build_direction(
         parts.append(optax.scale_by_rms(decay=o.b2, eps=o.eps))
         if o.momentum:
             parts.append(optax.trace(decay=o.momentum))
-    schedule = build_schedule(config, num_steps)
+    schedule = build_schedule(config, num_steps, steps_per_epoch)
     if schedule is not None:
         parts.append(optax.scale_by_schedule(schedule))
     return optax.chain(*parts) if parts else optax.identity()

@@ -75,6 +75,12 @@ def source_kind(name: str) -> str:
     return "idx"
 
 
+def yields_sequences(name: str, options: Mapping[str, Any]) -> bool:
+    """Whether dataset ``name`` with ``options`` gives sequences ``[T, H, W, C]`` per example
+    (``moving_sprites`` unless ``frames=True`` flattens them to single frames)."""
+    return source_kind(name) == "moving_sprites" and not options.get("frames", False)
+
+
 def _check_options(name: str, kind: str, options: Mapping[str, Any] | None) -> dict[str, Any]:
     if options is None:
         return {}

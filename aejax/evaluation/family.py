@@ -32,9 +32,7 @@ def evaluate_row(
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     run = load_trained(workdir)
-    config = run.config.copy_and_resolve_references()
-    config.data.num_test = num_test
-    test = build.load_data(config, "test")
+    test = build.load_data(run.config, "test", num_examples=num_test)
     model, variables = run.experiment.model, run.variables
     keys = named_keys(run.experiment.seed)
     eval_key = subkey(keys["eval"], "family_iwae")
@@ -49,8 +47,8 @@ def evaluate_row(
             images,
             eval_key,
             iwae_k=0 if kind == "ae" else iwae_k,
-            batch_size=config.eval.batch_size,
-            max_samples_per_call=config.eval.max_samples_per_call,
+            batch_size=run.experiment.eval.batch_size,
+            max_samples_per_call=run.experiment.eval.max_samples_per_call,
             labels=test.labels if kind == "cvae" else None,
             progress=progress,
         )
@@ -63,7 +61,7 @@ def evaluate_row(
             )
             out[f"denoise_{corruption}_ratio"] = ratio["ratio"]
     if kind == "cvae":
-        train = build.load_data(config, "train")
+        train = build.load_data(run.config, "train")
         judge = classifier.train_classifier(
             likelihood.eval_inputs(train.images, run.experiment.binarize, binarize_key),
             train.labels,
@@ -82,14 +80,14 @@ def evaluate_row(
     if kind == "m2":
         predicted = conditional.classifier_predictions(model, variables, images)
         out["test_error"] = classifier.error_rate(predicted, test.labels)
-        train = build.load_data(config, "train")
+        train = build.load_data(run.config, "train")
         pool = stream_pools(run.experiment, train)["labelled"]
         alone = classifier.train_classifier(
             likelihood.eval_inputs(train.images[pool], run.experiment.binarize, binarize_key),
             train.labels[pool],
             model.num_classes,
             subkey(keys["eval"], "labelled_only_classifier"),
-            hidden=tuple(config.model.classifier.hidden),
+            hidden=run.experiment.classifier_hidden,
             num_steps=REFERENCE_CLASSIFIER_STEPS,
             batch_size=len(pool),
         )

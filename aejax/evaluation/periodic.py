@@ -43,18 +43,15 @@ class LiveRun:
 
 def make_plan(run: Run) -> EvalPlan | None:
     """The periodic evaluation of ``run`` (a single run of the images kind), or ``None`` when
-    ``evals.periodic`` is empty or the run is of sequences (their parts are not periodic)."""
+    ``evals.periodic`` is empty."""
     s = check(run.config)
     if not s.parts:
-        return None
-    if len(run.train_ds.info.shape) == 4:
-        print("periodic evaluation skipped: sequence runs are evaluated by scripts/evaluate.py")
         return None
     config = run.config
     settings = Settings(
         iwae_k=s.iwae_k,
-        batch_size=int(config.eval.batch_size),
-        max_samples_per_call=int(config.eval.max_samples_per_call),
+        batch_size=run.experiment.eval.batch_size,
+        max_samples_per_call=run.experiment.eval.max_samples_per_call,
         splits=(s.split,),
         iwae_num_test=s.iwae_num_examples,
         progress=False,

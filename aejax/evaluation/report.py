@@ -163,17 +163,17 @@ def _main_weight(config: dict, objective: dict) -> str:
 
 def describe(run: Run) -> str:
     """One line: data, model, objective, steps trained and evaluated."""
-    c, ev = run.config, run.evaluation
-    model = c.get("model", {})
-    parts = [f"dataset {ev.get('dataset') or c.get('data', {}).get('name', '-')}"]
+    saved, ev = run.config, run.evaluation  # config.json as saved: a dict
+    model = saved.get("model", {})
+    parts = [f"dataset {ev.get('dataset') or saved.get('data', {}).get('name', '-')}"]
     if model:
         parts.append(
             f"{model.get('encoder', {}).get('kind', '?')} encoder/decoder, "
             f"{model.get('latent_dim', '?')}-d latent, {model.get('likelihood', '?')} likelihood"
         )
-    objective = c.get("objective", {})
+    objective = saved.get("objective", {})
     if objective:
-        parts.append(f"objective {objective.get('name', '?')}" + _main_weight(c, objective))
+        parts.append(f"objective {objective.get('name', '?')}" + _main_weight(saved, objective))
     if run.summary.get("step") is not None:
         parts.append(f"trained {run.summary['step']} steps")
     if ev.get("step") is not None:

@@ -173,7 +173,7 @@ def evaluate_run(run, test, workdir, *, batch_size: int, baseline_workdir=None) 
     from aejax.train.restore import load_trained
 
     workdir = paths.resolve(workdir)
-    context = int(run.config.model.convlstm.context_frames)
+    context = run.experiment.model.encoder.context_frames
     baseline, notes = None, []
     if baseline_workdir is not None:
         base = load_trained(baseline_workdir)
@@ -203,7 +203,7 @@ def evaluate_run(run, test, workdir, *, batch_size: int, baseline_workdir=None) 
         num_frames=int(test.images.shape[1]),
         units="per frame: squared error / binary cross-entropy (nats) summed over its pixels, "
         "averaged over sequences; recon = observed frames, pred = predicted frames",
-        dataset=run.config.data.name,
+        dataset=run.experiment.data.name,
         eval_wall_time_s=time.perf_counter() - start,
         notes=notes,
     )

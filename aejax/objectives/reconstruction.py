@@ -25,4 +25,6 @@ def reconstruction(
     return LossTerms(loss=recon, terms={"recon": recon})
 
 
-OBJECTIVES = {"reconstruction": ObjectiveSpec(fn=reconstruction, corruptible=True)}
+OBJECTIVES = {
+    "reconstruction": ObjectiveSpec(fn=reconstruction, reconstruction_only=True, corruptible=True)
+}

@@ -65,6 +65,8 @@ class ObjectiveSpec:
       positive: hparams that must be ``> 0``.
       fractions: hparams that must lie in (0, 1).
       needs_density: its KL needs a density of q(z|x) (no Delta posterior).
+      reconstruction_only: it trains a deterministic autoencoder, so its runs are evaluated
+        on reconstructions alone (no ELBO or IWAE bound, whatever the posterior).
       corruptible: it reads the encoder input, so a denoising corruption reaches it.
       hierarchical: it accepts a hierarchical (ladder) model.
       networks: extra networks the model must hold (``"critic"``, ``"classifier"``).
@@ -83,6 +85,7 @@ class ObjectiveSpec:
     positive: tuple[str, ...] = ()
     fractions: tuple[str, ...] = ()
     needs_density: bool = False
+    reconstruction_only: bool = False
     corruptible: bool = False
     hierarchical: bool = False
     networks: tuple[str, ...] = ()

@@ -19,10 +19,10 @@ import time
 import jax
 
 from aejax import build, paths
+from aejax.build.grid import Member, expand, shape_groups
 from aejax.evaluation import likelihood
 from aejax.evaluation.profiles import DEFAULT_PROFILE, get_profile, profile_iwae_k
 from aejax.sweep import report, vmapped
-from aejax.sweep.grid import Member, expand, shape_groups
 from aejax.sweep.progress import GroupStats, SweepProgress
 from aejax.train import loop, preemption
 from aejax.train.checkpoint import Checkpointer
@@ -99,7 +99,7 @@ def _run_group(
 ) -> GroupStats:
     """Trains and evaluates one group (vmapped when it has several members)."""
     train_ds, test_ds = _data(group[0].config, "train"), _data(group[0].config, "test")
-    batch = int(group[0].config.train.batch_size)
+    batch = build.resolve_train(group[0].config, len(train_ds)).batch_size
     if len(group) > 1:
         states, info = _train_vmapped(group, train_ds, workdir, bar)
         steps, train_s, compile_s = info["steps"], info["wall_time_s"], info["compile_s"]
@@ -141,7 +141,7 @@ _DATA_CACHE: dict = {}
 
 def _data(config, split: str):
     """Loads each distinct data config once per process (members usually share it)."""
-    key = (repr(sorted(config.data.to_dict().items())), repr(config.model.num_classes), split)
+    key = (build.data_signature(config), split)
     if key not in _DATA_CACHE:
         _DATA_CACHE[key] = build.load_data(config, split)
     return _DATA_CACHE[key]
@@ -229,8 +229,7 @@ def evaluate_member(
     cfg = m.config
     exp = build.build_experiment(cfg, test_ds.info.shape, _num_train(member_dir))
     prof = get_profile(profile)
-    k = profile_iwae_k(prof, cfg.eval.iwae_k) if iwae_k is None else iwae_k
-    deterministic = cfg.objective.name == "reconstruction" or cfg.model.posterior == "delta"
+    k = profile_iwae_k(prof, exp.eval.iwae_k) if iwae_k is None else iwae_k
     keys = named_keys(exp.seed)
     t0 = time.perf_counter()
     metrics = likelihood.evaluate_split(
@@ -238,9 +237,9 @@ def evaluate_member(
         variables,
         test_ds.images,
         jax.random.fold_in(keys["eval"], IWAE_STREAM),
-        iwae_k=0 if deterministic else k,
-        batch_size=cfg.eval.batch_size,
-        max_samples_per_call=cfg.eval.max_samples_per_call,
+        iwae_k=0 if exp.deterministic else k,
+        batch_size=exp.eval.batch_size,
+        max_samples_per_call=exp.eval.max_samples_per_call,
         binarize=exp.binarize,
         binarize_key=jax.random.fold_in(keys["eval"], BINARIZE_STREAM),
         progress=False,
@@ -249,12 +248,15 @@ def evaluate_member(
     result = {f"test_{n}": v for n, v in metrics.items() if n != "num_examples"}
     result.update(
         step=json.loads((member_dir / "summary.json").read_text())["step"],
-        iwae_k=0 if deterministic else k,
+        iwae_k=0 if exp.deterministic else k,
         num_test=metrics["num_examples"],
         eval_wall_time_s=time.perf_counter() - t0,
         profile={
             "name": prof.name,
-            "settings": {"iwae_k": 0 if deterministic else k, "iwae_num_test": prof.iwae_num_test},
+            "settings": {
+                "iwae_k": 0 if exp.deterministic else k,
+                "iwae_num_test": prof.iwae_num_test,
+            },
             "overridden": [] if iwae_k is None else ["iwae_k"],
         },
         parts={"likelihood": {"ran": True, "profile": prof.name}},

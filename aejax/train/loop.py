@@ -26,6 +26,7 @@ import numpy as np
 
 from aejax import build, paths
 from aejax.errors import NonFiniteError
+from aejax.moved import getattr_for
 from aejax.train import multihost, preemption
 from aejax.train.checkpoint import Checkpointer
 from aejax.train.epochs import EpochOrders
@@ -45,6 +46,8 @@ from aejax.train.workdir import (
     training_totals,
     truncate_metrics,
 )
+
+__getattr__ = getattr_for(__name__)  # names that moved elsewhere say where (aejax/moved.py)
 
 
 def _nonfinite_message(metrics: dict, i: int, step: int, last_good: int | None) -> str:
@@ -243,6 +246,7 @@ def _train(
         # Periodic evaluation this session (its time is part of wall_time_s).
         "evaluations": evals.count,
         "evaluation_time_s": evals.seconds,
+        "first_evaluation_time_s": evals.first_seconds,
         "final_train_metrics": last_row(workdir / "metrics.jsonl"),
         **totals,
         "examples_per_s_total": totals["steps_trained_total"]

@@ -61,6 +61,7 @@ class Evaluations:
         self.plan = plan
         self.workdir = workdir
         self.seconds = 0.0
+        self.first_seconds = 0.0  # the first also loads its split and compiles its programs
         self.count = 0
         self.best = None
         self._ckpt = None
@@ -97,6 +98,8 @@ class Evaluations:
         writer.write(step, scalars, prefix=None)
         seconds = time.perf_counter() - start
         self.seconds += seconds
+        if self.count == 0:
+            self.first_seconds = seconds
         self.count += 1
         if multihost.is_writer():
             shown = ", ".join(f"{k} {v:.4g}" for k, v in scalars.items())

@@ -9,7 +9,7 @@ from aejax.evaluation.parts.base import IWAE_STREAM, Context, Evaluator, labels_
 def run(ctx: Context):
     from aejax.evaluation import anomaly
 
-    held_out = int(ctx.run.config.data.exclude_class)
+    held_out = ctx.run.experiment.data.exclude_class
     if held_out < 0:
         return {
             "skipped": "the run holds no class out of training (train with "

@@ -1,4 +1,5 @@
-"""The IWAE / ELBO evaluation: agreement with closed forms, chunking, batching, active units."""
+"""The IWAE / ELBO evaluation: agreement with closed forms and a NumPy reference, chunking,
+batching, active units."""
 
 import math
 
@@ -9,6 +10,8 @@ import pytest
 
 from aejax import build, defaults
 from aejax.distributions import DiagonalGaussian, StandardNormal
+from aejax.distributions.posteriors import LOG_VAR_MAX, LOG_VAR_MIN
+from aejax.evaluation import estimators
 from aejax.evaluation import likelihood as lk
 from aejax.train.rng import example_keys
 
@@ -111,6 +114,59 @@ def test_chunked_iwae_equals_unchunked(vae):
     small = nll(12)
     np.testing.assert_allclose(small, full, rtol=1e-5)
     np.testing.assert_allclose(full, -direct, rtol=1e-5)
+
+
+def _dense(layer, h):
+    return h @ np.asarray(layer["kernel"], np.float64) + np.asarray(layer["bias"], np.float64)
+
+
+def _numpy_iwae(params, x, key, num_samples):
+    """``log (1/K) sum_k p(x, z_k) / q(z_k|x)`` per example in float64, one sample at a time.
+
+    The noise is the estimator's contract: sample ``k`` of example ``i`` is
+    ``normal(fold_in(fold_in(key, i), k), (D,))``.
+    """
+    enc, dec = params["encoder"], params["decoder"]
+    flat = x.reshape(len(x), -1).astype(np.float64)
+    h = _dense(enc["Dense_1"], np.maximum(_dense(enc["Dense_0"], flat), 0.0))
+    loc, log_var = np.split(_dense(params["posterior_head"]["Dense_0"], h), 2, axis=-1)
+    log_var = np.clip(log_var, LOG_VAR_MIN, LOG_VAR_MAX)
+    keys = example_keys(key, jnp.arange(len(x)))
+    out = []
+    for i in range(len(x)):
+        draw = lambda k, key=keys[i]: jax.random.normal(jax.random.fold_in(key, k), (LATENT,))
+        eps = np.asarray(jax.vmap(draw)(jnp.arange(num_samples)), np.float64)
+        z = loc[i] + np.exp(0.5 * log_var[i]) * eps  # [K, D]
+        logits = _dense(dec["Dense_1"], np.maximum(_dense(dec["Dense_0"], z), 0.0))
+        log_px_z = (flat[i] * logits - np.logaddexp(0.0, logits)).sum(-1)
+        log_pz = _np_normal_logpdf(z, 0.0, 1.0).sum(-1)
+        log_qz = _np_normal_logpdf(z, loc[i], np.exp(log_var[i])).sum(-1)
+        w = log_px_z + log_pz - log_qz
+        out.append(np.logaddexp.reduce(w) - np.log(num_samples))
+    return np.array(out)
+
+
+def test_evaluation_path_equals_a_numpy_reference_of_the_estimator(vae, monkeypatch):
+    model, variables = vae
+    x = (np.random.RandomState(0).rand(6, *SHAPE) > 0.5).astype(np.float32)
+    key, k = jax.random.key(7), 37
+    expected = _numpy_iwae(variables["params"], x, key, k)
+    # A CPU cap of 20 evaluations with batches of 4 examples: chunks of 5 samples, 8 of them
+    # (the last one padded), and the last batch of examples padded too.
+    monkeypatch.setattr(estimators, "CPU_SAMPLES_PER_CALL", 20)
+    assert lk.samples_per_call(10**6, backend="cpu") == 20
+    assert lk.num_sample_chunks(k, 4, lk.samples_per_call(10**6, backend="cpu")) == (8, 5)
+    nll = lk.iwae_nll(model, variables, x, key, num_samples=k, batch_size=4, progress=False)
+    np.testing.assert_allclose(-nll, expected, rtol=1e-5)
+    metrics = lk.per_example_metrics(model, variables, x, key, iwae_k=k, batch_size=4)
+    np.testing.assert_allclose(-metrics["iwae_nll_nats"], expected, rtol=1e-5)
+
+
+def test_the_cpu_cap_only_lowers_the_memory_bound_and_only_on_cpu():
+    assert lk.samples_per_call(100_000, backend="cpu") == estimators.CPU_SAMPLES_PER_CALL
+    assert lk.samples_per_call(500, backend="cpu") == 500
+    assert lk.samples_per_call(100_000, backend="gpu") == 100_000
+    assert lk.samples_per_call(100_000, backend="tpu") == 100_000
 
 
 def test_results_independent_of_batch_size_and_over_exactly_n(vae):

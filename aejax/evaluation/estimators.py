@@ -133,6 +133,29 @@ def log_importance_weights(
     return log_likelihood(z) + prior.log_prob(z) - posterior.log_prob(z)
 
 
+# Decoder evaluations per IWAE chunk on a CPU backend, below the memory bound
+# ``max_samples_per_call``: see :func:`samples_per_call`.
+CPU_SAMPLES_PER_CALL = 8192
+
+
+def samples_per_call(max_samples_per_call: int, backend: str | None = None) -> int:
+    """Decoder evaluations per IWAE chunk: ``max_samples_per_call`` (the memory bound), and on a
+    CPU backend (``backend``, default ``jax.default_backend()``) at most
+    :data:`CPU_SAMPLES_PER_CALL`.
+
+    Why: on a CPU the pass is bound by the decoder's matmuls, whose operands stay in cache with
+    chunks of a few thousand decoder evaluations and not at the default memory bound
+    (``eval.max_samples_per_call``, 100,000); docs/performance.md has the measurements.
+    Accelerators keep the memory bound: they need large chunks to be busy. Which samples an
+    example gets does not depend on the chunking (see :func:`draw_posterior`), so neither do
+    the values, beyond the float rounding of the running sum.
+    """
+    cap = int(max_samples_per_call)
+    if (backend or jax.default_backend()) == "cpu":
+        cap = min(cap, CPU_SAMPLES_PER_CALL)
+    return cap
+
+
 def num_sample_chunks(num_samples: int, batch_size: int, max_samples_per_call: int):
     """``(num_chunks, chunk)``: ``num_samples`` split so ``batch_size * chunk`` stays within
     ``max_samples_per_call`` (at least one sample per chunk), in near-equal chunks."""

@@ -37,6 +37,7 @@ from aejax.evaluation.estimators import (  # the estimators this module runs ove
     log_importance_weights,
     model_fns,
     num_sample_chunks,
+    samples_per_call,
     streamed_log_mean_exp,
     tiled_log_likelihood,
 )
@@ -143,7 +144,7 @@ def iwae_nll(
     if num_samples < 1:
         raise ValueError(f"num_samples must be >= 1, got {num_samples}")
     batch_size = max(1, min(int(batch_size), images.shape[0]))
-    _, chunk = num_sample_chunks(num_samples, batch_size, max_samples_per_call)
+    _, chunk = num_sample_chunks(num_samples, batch_size, samples_per_call(max_samples_per_call))
     fn = functools.partial(_iwae_batch_fn(model, num_samples, chunk), key=key)
     nll = _run_batched(fn, variables, images, batch_size, progress, "iwae")["nll"]
     return nll.astype(np.float64)
@@ -285,7 +286,7 @@ def per_example_metrics(
         raise ValueError(f"iwae_k must be >= 0, got {iwae_k}")
     n = images.shape[0]
     batch_size = max(1, min(int(batch_size), n))
-    _, chunk = num_sample_chunks(max(iwae_k, 1), batch_size, max_samples_per_call)
+    _, chunk = num_sample_chunks(max(iwae_k, 1), batch_size, samples_per_call(max_samples_per_call))
     batched = _metrics_batch_fn(model, iwae_k, chunk)
 
     def fn(variables, x, ids, y=None):

@@ -11,7 +11,11 @@ config is what every member shares:
   4x4 stride-2 transposed convs), Bernoulli likelihood, Adam 1e-4, batch 64, 300,000 steps,
   AnnealedVAE's capacity rising over the first 100,000; 5 seeds per point (the paper: 50).
 - ``:cpu``, the reduced variant for 2 CPU cores: 32x32 sprites, the demo's MLP (512-256 /
-  256-512), Adam 1e-3, 3,000 steps (capacity over the first 1,000), 2 seeds.
+  256-512), Adam 1e-3, 3,000 steps (capacity over the first 1,000), 2 seeds, and the metrics
+  with aejax_v1's estimators on 2,000 / 1,000 combinations (the study protocol's fixed sizes
+  encode about 2.9 million images per representation and member).
+
+  python scripts/study.py --config experiments/study_locatello.py:cpu --workdir runs/study_cpu
 
 A member's config is this config with :func:`member_overrides` applied.
 """
@@ -57,11 +61,13 @@ METHODS = {
     ),
 }
 
-# variant -> what it changes: (resolution, network, optimizer, steps, capacity steps, seeds)
+# variant -> what it changes: resolution, network, learning rate, steps, seeds, metric protocol
 VARIANTS = {
-    "": dict(resolution=64, network="conv", learning_rate=1e-4, steps=300_000, seeds=5),
-    "cpu": dict(resolution=32, network="mlp", learning_rate=1e-3, steps=3_000, seeds=2),
-}
+    "": dict(resolution=64, network="conv", learning_rate=1e-4, steps=300_000, seeds=5,
+             protocol="dlib_study_v1", num_train=10_000, num_test=5_000),
+    "cpu": dict(resolution=32, network="mlp", learning_rate=1e-3, steps=3_000, seeds=2,
+                protocol="aejax_v1", num_train=2_000, num_test=1_000),
+}  # fmt: skip
 
 
 def get_config(variant: str | None = None):
@@ -79,8 +85,30 @@ def get_config(variant: str | None = None):
     c.train.batch_size = 64
     c.train.num_steps = v["steps"]
     c.capacity_vae.capacity_steps = v["steps"] // 3  # the paper: 100,000 of 300,000
-    c.study = ml_collections.ConfigDict(dict(methods=tuple(METHODS), seeds=v["seeds"]))
+    c.study = ml_collections.ConfigDict(
+        dict(
+            methods=tuple(METHODS),
+            seeds=v["seeds"],
+            # the metrics' protocol: disentanglement_lib's study settings on an accelerator;
+            # aejax_v1's estimators on smaller samples on a CPU (num_train / num_test)
+            protocol=v["protocol"],
+            num_train=v["num_train"],
+            num_test=v["num_test"],
+        )
+    )
     return c
+
+
+def study_points(config) -> dict[str, list[tuple[float, dict]]]:
+    """``{method: [(value, the config keys its member sets), ...]}`` for ``config.study.methods``
+    (the input of :func:`aejax.sweep.study.run_study`)."""
+    unknown = [m for m in config.study.methods if m not in METHODS]
+    if unknown:
+        raise ValueError(f"study.methods: unknown {unknown}; choose from {', '.join(METHODS)}")
+    return {
+        m: [(float(v), member_overrides(m, v)) for v in METHODS[m]["values"]]
+        for m in config.study.methods
+    }
 
 
 def member_overrides(method: str, value: float) -> dict:

@@ -111,3 +111,17 @@ def shape_groups(members: list[Member]) -> list[list[Member]]:
         signature = repr(sorted((k, repr(v)) for k, v in flat.items() if k not in ignored))
         groups.setdefault(signature, []).append(m)
     return list(groups.values())
+
+
+def member(
+    config: ml_collections.ConfigDict, name: str, overrides: dict, seed: int, values: dict
+) -> Member:
+    """One member: a copy of ``config`` with ``overrides`` (``{dotted key: value}``, each an
+    existing key; the method's own group included) set and ``seed``, then settled (the groups the
+    member does not use dropped); ``values`` is what its rows report."""
+    c = config.copy_and_resolve_references()
+    for k, v in overrides.items():
+        set_key(c, k, v)
+    c.seed = int(seed)
+    settle_config(c, quiet=True)
+    return Member(name=name, values={**values, "seed": int(seed)}, config=c)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+from collections.abc import Callable
 
 import jax
 
@@ -59,14 +60,13 @@ def run_sweep(
     workdir = paths.check_writable(workdir)
     t0 = time.perf_counter()
     members = expand(config, sweeps, seeds)
-    todo = [m for m in members if not _done(workdir / m.name)]
+    todo = [m for m in members if not done(workdir / m.name)]
+
+    def evaluate(m, member_dir, variables, test_ds):
+        evaluate_member(m, member_dir, variables, test_ds, iwae_k, profile)
+
     groups = shape_groups(todo) if use_vmap else [[m] for m in todo]
-    stats = []
-    with SweepProgress(len(todo), enabled=progress) as bar:
-        for index, group in enumerate(groups):
-            bar.start_group(index, len(groups), len(group))
-            stats.append(_run_group(index, len(groups), group, workdir, iwae_k, profile, bar))
-            bar.group_done(stats[-1])
+    stats = run_groups(groups, workdir, evaluate, progress=progress)
     rows = [report.member_row(m.name, m.values, workdir / m.name) for m in members]
     keys = list(members[0].values)
     report.write_reports(rows, [k for k in keys if k != "seed"], workdir)
@@ -88,17 +88,34 @@ def run_sweep(
     return info
 
 
-def _run_group(
+def run_groups(
+    groups: list[list[Member]], workdir, evaluate: EvaluateMember, *, progress: bool
+) -> list[GroupStats]:
+    """:func:`run_group` over ``groups`` in order, with one progress bar (ETA) over them."""
+    stats = []
+    with SweepProgress(sum(map(len, groups)), enabled=progress) as bar:
+        for index, group in enumerate(groups):
+            bar.start_group(index, len(groups), len(group))
+            stats.append(run_group(index, len(groups), group, workdir, bar, evaluate))
+            bar.group_done(stats[-1])
+    return stats
+
+
+# evaluate(member, member_dir, variables, test split): writes the member's eval.json
+EvaluateMember = Callable[[Member, paths.Path, dict, object], object]
+
+
+def run_group(
     index: int,
     num_groups: int,
     group: list[Member],
     workdir,
-    iwae_k,
-    profile: str,
     bar: SweepProgress,
+    evaluate: EvaluateMember,
 ) -> GroupStats:
-    """Trains and evaluates one group (vmapped when it has several members)."""
-    train_ds, test_ds = _data(group[0].config, "train"), _data(group[0].config, "test")
+    """Trains one group (one vmapped program when it has several members, else the train loop)
+    and evaluates each member with ``evaluate``; a member is done once its ``eval.json`` exists."""
+    train_ds, test_ds = data(group[0].config, "train"), data(group[0].config, "test")
     batch = build.resolve_train(group[0].config, len(train_ds)).batch_size
     if len(group) > 1:
         states, info = _train_vmapped(group, train_ds, workdir, bar)
@@ -107,7 +124,7 @@ def _run_group(
         for i, m in enumerate(group):
             variables = {"params": states.params, **states.model_state}
             variables = vmapped.unstack(variables, i)
-            evaluate_member(m, workdir / m.name, variables, test_ds, iwae_k, profile)
+            evaluate(m, workdir / m.name, variables, test_ds)
             bar.evaluated()
     else:
         m = group[0]
@@ -121,7 +138,7 @@ def _run_group(
         run = load_trained(
             workdir / m.name, image_shape=train_ds.info.shape, num_train=len(train_ds)
         )
-        evaluate_member(m, workdir / m.name, run.variables, test_ds, iwae_k, profile)
+        evaluate(m, workdir / m.name, run.variables, test_ds)
         bar.evaluated()
     return GroupStats(
         index=index,
@@ -139,7 +156,7 @@ def _run_group(
 _DATA_CACHE: dict = {}
 
 
-def _data(config, split: str):
+def data(config, split: str):
     """Loads each distinct data config once per process (members usually share it)."""
     key = (build.data_signature(config), split)
     if key not in _DATA_CACHE:
@@ -147,7 +164,8 @@ def _data(config, split: str):
     return _DATA_CACHE[key]
 
 
-def _done(member_dir: paths.Path) -> bool:
+def done(member_dir: paths.Path) -> bool:
+    """Whether a member is trained and evaluated (a rerun skips it)."""
     return (member_dir / "summary.json").exists() and (member_dir / "eval.json").exists()
 
 

@@ -1,0 +1,98 @@
+"""A tiny disentanglement study end to end: 2 methods x 2 values x 2 seeds, few steps."""
+
+import csv
+import importlib.util
+import json
+
+import numpy as np
+import pytest
+from conftest import REPO, tiny_config
+
+from aejax.evaluation.disentanglement import get_protocol
+from aejax.sweep import study, study_report
+
+
+def _study_config_module():
+    path = REPO / "experiments" / "study_locatello.py"
+    spec = importlib.util.spec_from_file_location("study_locatello", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+POINTS = {
+    "beta_vae": [
+        (1.0, {"objective.name": "elbo", "elbo.beta": 1.0}),
+        (8.0, {"objective.name": "elbo", "elbo.beta": 8.0}),
+    ],
+    "beta_tcvae": [
+        (1.0, {"objective.name": "beta_tcvae", "beta_tcvae.tc_weight": 1.0}),
+        (8.0, {"objective.name": "beta_tcvae", "beta_tcvae.tc_weight": 8.0}),
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_study(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("study")
+    config = tiny_config(**{"train.num_steps": 16, "model.latent_dim": 3})
+    protocol = get_protocol("aejax_v1", num_train=100, num_test=50)
+    first = study.run_study(config, POINTS, 2, workdir, protocol=protocol)
+    again = study.run_study(config, POINTS, 2, workdir, protocol=protocol)
+    return workdir, first, again
+
+
+def test_each_method_trains_as_one_vmapped_group_and_a_rerun_trains_nothing(tiny_study):
+    workdir, first, again = tiny_study
+    assert first["members"] == 8 and len(first["trained"]) == 8
+    assert sorted(first["groups"]) == [4, 4]  # 2 values x 2 seeds per method, one program each
+    assert again["trained"] == [] and again["groups"] == [] and again["report"]
+    runs = [json.loads(x) for x in (workdir / "study_runs.jsonl").read_text().splitlines()]
+    assert [len(r["trained"]) for r in runs] == [8, 0]
+
+
+def test_the_table_has_every_member_and_every_score(tiny_study):
+    workdir, _, _ = tiny_study
+    rows = list(csv.DictReader((workdir / "study.csv").open()))
+    assert len(rows) == 8
+    assert {(r["method"], float(r["value"]), int(r["seed"])) for r in rows} == {
+        (m, v, s) for m, points in POINTS.items() for v, _ in points for s in (0, 1)
+    }
+    for rep in study.REPRESENTATIONS:
+        for metric in study.SCORES:
+            values = np.array([float(r[f"{metric}_{rep}"]) for r in rows])
+            assert np.isfinite(values).all() and (values >= 0).all(), (metric, rep)
+    for key in study.UNSUPERVISED:
+        assert all(float(r[key]) >= 0 for r in rows)
+    # The member's eval.json holds the scores the row reports.
+    ev = json.loads((workdir / rows[0]["member"] / "eval.json").read_text())
+    assert ev["protocol"] == "aejax_v1"
+    assert float(rows[0]["mig_sampled"]) == ev["metrics"]["sampled"]["mig"]["mig"]
+
+
+def test_the_report_and_its_figures_are_complete(tiny_study):
+    workdir, _, _ = tiny_study
+    for name in study_report.FIGURES:
+        assert (workdir / name).stat().st_size > 1000, name
+    md = (workdir / "study.md").read_text()
+    for name in study_report.FIGURES:
+        assert name in md
+    assert "The paper's findings" in md and "Best value per method" in md
+    assert (workdir / "study.html").stat().st_size > 10_000  # figures embedded
+
+
+def test_shards_split_the_methods():
+    methods = ["a", "b", "c", "d", "e"]
+    assert study.shard_of(methods, (0, 2)) == ["a", "c", "e"]
+    assert study.shard_of(methods, (1, 2)) == ["b", "d"]
+    with pytest.raises(ValueError, match="0 <= i < n"):
+        study.shard_of(methods, (2, 2))
+
+
+def test_the_study_grid_gives_points_for_its_methods():
+    module = _study_config_module()
+    config = module.get_config("cpu")
+    points = module.study_points(config)
+    assert list(points) == list(module.METHODS)
+    value, overrides = points["dip_vae_i"][2]
+    assert value == 5.0 and overrides["objective.dip_lambda_d"] == 50.0

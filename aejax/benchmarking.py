@@ -80,6 +80,18 @@ def _jaxlib_version() -> str | None:
         return None
 
 
+def timed_command(cmd: Sequence[str], env: dict, cwd) -> float:
+    """Runs ``cmd`` to completion and returns its wall time in seconds; a failing command ends
+    the benchmark with its last lines of stderr (a figure from a failed run means nothing)."""
+    import subprocess
+
+    start = time.perf_counter()
+    proc = subprocess.run(list(cmd), cwd=cwd, env=env, capture_output=True, text=True)
+    if proc.returncode:
+        sys.exit(f"command failed: {' '.join(cmd)}\n{proc.stderr[-2000:]}")
+    return time.perf_counter() - start
+
+
 def load_average() -> float | None:
     """The 1-minute load average (other processes competing for the cores), if the OS has one."""
     return os.getloadavg()[0] if hasattr(os, "getloadavg") else None

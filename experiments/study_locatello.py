@@ -34,6 +34,7 @@ METHODS = {
         key="capacity_vae.capacity_max",
         values=(5, 10, 25, 50, 75, 100),
         tied={},
+        weaker_with_value=True,  # more capacity, less regularisation
     ),
     "factor_vae": dict(
         base={"objective.name": "factor_vae"},
@@ -88,6 +89,7 @@ def get_config(variant: str | None = None):
     c.study = ml_collections.ConfigDict(
         dict(
             methods=tuple(METHODS),
+            num_values=0,  # the first N values of each method's six (0 = all)
             seeds=v["seeds"],
             # the metrics' protocol: disentanglement_lib's study settings on an accelerator;
             # aejax_v1's estimators on smaller samples on a CPU (num_train / num_test)
@@ -99,14 +101,21 @@ def get_config(variant: str | None = None):
     return c
 
 
+def weaker_with_value(method: str) -> bool:
+    """Whether a larger value of ``method``'s hyperparameter regularises less (AnnealedVAE's
+    capacity), which the study's report needs to read trends in regularisation strength."""
+    return bool(METHODS[method].get("weaker_with_value", False))
+
+
 def study_points(config) -> dict[str, list[tuple[float, dict]]]:
     """``{method: [(value, the config keys its member sets), ...]}`` for ``config.study.methods``
     (the input of :func:`aejax.sweep.study.run_study`)."""
     unknown = [m for m in config.study.methods if m not in METHODS]
     if unknown:
         raise ValueError(f"study.methods: unknown {unknown}; choose from {', '.join(METHODS)}")
+    n = int(config.study.num_values) or None
     return {
-        m: [(float(v), member_overrides(m, v)) for v in METHODS[m]["values"]]
+        m: [(float(v), member_overrides(m, v)) for v in METHODS[m]["values"][:n]]
         for m in config.study.methods
     }
 

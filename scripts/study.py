@@ -31,7 +31,7 @@ flags.mark_flags_as_required(["config", "workdir"])
 
 def _study_module():
     """The config file as a module (its ``study_points``)."""
-    path = _CONFIG.config_filename.split(":")[0]
+    path = config_flags.get_config_filename(flags.FLAGS["config"]).split(":")[0]
     spec = importlib.util.spec_from_file_location("study_config", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -50,12 +50,14 @@ def main(argv: list[str]) -> None:
         raise ConfigError(f"--shard {_SHARD.value!r}: expected i/n, e.g. 0/4")
     s = config.study
     protocol = get_protocol(s.protocol, num_train=s.num_train, num_test=s.num_test)
+    module = _study_module()
     info = run_study(
         config,
-        _study_module().study_points(config),
+        module.study_points(config),
         int(s.seeds),
         _WORKDIR.value,
         base_seed=int(config.seed),
+        weaker=[m for m in s.methods if module.weaker_with_value(m)],
         protocol=protocol,
         shard=(int(i), int(n)),
         progress=_PROGRESS.value,

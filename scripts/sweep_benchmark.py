@@ -20,21 +20,17 @@ import argparse
 import json
 import os
 import pathlib
-import subprocess
 import sys
 import tempfile
-import time
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 BETAS, SEEDS = (1, 2, 4, 8), 2
 
 
 def _run(cmd: list[str], env: dict) -> float:
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
-    if proc.returncode:
-        sys.exit(f"command failed: {' '.join(cmd)}\n{proc.stderr[-2000:]}")
-    return time.perf_counter() - t0
+    from aejax.benchmarking import timed_command
+
+    return timed_command(cmd, env, REPO)
 
 
 def main() -> None:

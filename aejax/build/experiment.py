@@ -13,7 +13,7 @@ import optax
 from aejax import config_keys, models
 from aejax.build.checks import choice, get, positive
 from aejax.build.model import build_model
-from aejax.build.objective import OBJECTIVES, build_objective, build_streams
+from aejax.build.objective import EXTRA_TERMS, OBJECTIVES, build_objective, build_streams
 from aejax.build.optimizer import build_direction, build_player_direction, per_player
 from aejax.errors import ConfigError
 from aejax.types import Player, Stream
@@ -177,7 +177,11 @@ def hparam_config_keys(config: ml_collections.ConfigDict) -> tuple[str, ...]:
     players = {p for spec in OBJECTIVES.values() for p in spec.players}
     keys = ["optimizer.learning_rate", *sorted(f"{p.optimizer}.learning_rate" for p in players)]
     spec = OBJECTIVES[name]
-    return tuple(keys + [h if "." in h else f"{spec.group}.{h}" for h in spec.hparams])
+    keys += [h if "." in h else f"{spec.group}.{h}" for h in spec.hparams]
+    for term in EXTRA_TERMS.values():  # a term that is on reads its weights through hparams
+        if any(config.objective[w] for w in term.weights):
+            keys += [f"objective.{h}" for h in term.weights + term.hparams]
+    return tuple(keys)
 
 
 def matmul_precision(config: ml_collections.ConfigDict):

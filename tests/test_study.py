@@ -38,18 +38,25 @@ def tiny_study(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("study")
     config = tiny_config(**{"train.num_steps": 16, "model.latent_dim": 3})
     protocol = get_protocol("aejax_v1", num_train=100, num_test=50)
-    first = study.run_study(config, POINTS, 2, workdir, protocol=protocol)
+    # Two shards into one workdir (as two machines would), then the whole study again.
+    shards = [
+        study.run_study(config, POINTS, 2, workdir, protocol=protocol, shard=(i, 2)) for i in (0, 1)
+    ]
     again = study.run_study(config, POINTS, 2, workdir, protocol=protocol)
-    return workdir, first, again
+    return workdir, shards, again
 
 
 def test_each_method_trains_as_one_vmapped_group_and_a_rerun_trains_nothing(tiny_study):
-    workdir, first, again = tiny_study
-    assert first["members"] == 8 and len(first["trained"]) == 8
-    assert sorted(first["groups"]) == [4, 4]  # 2 values x 2 seeds per method, one program each
+    workdir, shards, again = tiny_study
+    # shard 0/2 trains the first method, 1/2 the second: one program of 2 values x 2 seeds each;
+    # the report waits for the last member.
+    assert [s["groups"] for s in shards] == [[4], [4]]
+    assert {n.split("/")[0] for n in shards[0]["trained"]} == {"beta_vae"}
+    assert {n.split("/")[0] for n in shards[1]["trained"]} == {"beta_tcvae"}
+    assert [s["report"] for s in shards] == [False, True] and shards[1]["scored"] == 8
     assert again["trained"] == [] and again["groups"] == [] and again["report"]
     runs = [json.loads(x) for x in (workdir / "study_runs.jsonl").read_text().splitlines()]
-    assert [len(r["trained"]) for r in runs] == [8, 0]
+    assert [len(r["trained"]) for r in runs] == [4, 4, 0]
 
 
 def test_the_table_has_every_member_and_every_score(tiny_study):

@@ -237,3 +237,6 @@ def test_stages_schedule_is_burdas_learning_rate_by_epoch():
     c.optimizer.stage_decay = 0.0
     with pytest.raises(ConfigError, match="optimizer.stage_decay"):
         build.build_schedule(c, 100, steps_per_epoch)
+    c.optimizer.stage_decay, c.optimizer.warmup_steps = 0.5, 10  # a warm-up it would ignore
+    with pytest.raises(ConfigError, match="optimizer.warmup_steps=10 has no effect"):
+        build.build_schedule(c, 100, steps_per_epoch)

@@ -90,16 +90,22 @@ def expand(config: ml_collections.ConfigDict, sweeps: list[str], seeds: int) -> 
     members = []
     for combo in itertools.product(*(v for _, v in axes)):
         for i in range(seeds):
-            c = config.copy_and_resolve_references()
             values = dict(zip(keys, combo, strict=True))
-            for k, v in values.items():
-                set_key(c, k, v)
+            c = _configured(config, values, base_seed + i)
             choose_length(c, values)  # a swept num_steps replaces the config's num_epochs
-            c.seed = base_seed + i
             values["seed"] = base_seed + i
             name = "_".join(f"{k.split('.')[-1]}={v}" for k, v in values.items())
             members.append(Member(name=name.replace("/", "-"), values=values, config=c))
     return members
+
+
+def _configured(config: ml_collections.ConfigDict, overrides: dict, seed: int):
+    """A copy of ``config`` with ``overrides`` (``{dotted key: value}``) set and ``seed``."""
+    c = config.copy_and_resolve_references()
+    for k, v in overrides.items():
+        set_key(c, k, v)
+    c.seed = int(seed)
+    return c
 
 
 def shape_groups(members: list[Member]) -> list[list[Member]]:
@@ -119,9 +125,6 @@ def member(
     """One member: a copy of ``config`` with ``overrides`` (``{dotted key: value}``, each an
     existing key; the method's own group included) set and ``seed``, then settled (the groups the
     member does not use dropped); ``values`` is what its rows report."""
-    c = config.copy_and_resolve_references()
-    for k, v in overrides.items():
-        set_key(c, k, v)
-    c.seed = int(seed)
+    c = _configured(config, overrides, seed)
     settle_config(c, quiet=True)
     return Member(name=name, values={**values, "seed": int(seed)}, config=c)

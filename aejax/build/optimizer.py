@@ -45,6 +45,10 @@ def build_schedule(
 def _stages(o: ml_collections.ConfigDict, num_steps: int, steps_per_epoch: int | None):
     if not steps_per_epoch:
         raise ConfigError("optimizer.schedule='stages' counts epochs: it needs a minibatch run")
+    if o.warmup_steps:
+        raise ConfigError(
+            f"optimizer.warmup_steps={o.warmup_steps} has no effect with schedule='stages'; set 0"
+        )
     first = positive(o.stage_epochs, "optimizer.stage_epochs")
     growth = positive(o.stage_growth, "optimizer.stage_growth")
     decay = positive(o.stage_decay, "optimizer.stage_decay")

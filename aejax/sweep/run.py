@@ -245,7 +245,7 @@ def evaluate_member(
     """``eval.json`` for one member: the likelihood part of ``scripts/evaluate.py --profile
     PROFILE`` (same keys and key streams); ``iwae_k=None`` takes the profile's K."""
     cfg = m.config
-    exp = build.build_experiment(cfg, test_ds.info.shape, _num_train(member_dir))
+    exp = build.build_experiment(cfg, test_ds.info.shape, num_train(member_dir))
     prof = get_profile(profile)
     k = profile_iwae_k(prof, exp.eval.iwae_k) if iwae_k is None else iwae_k
     keys = named_keys(exp.seed)
@@ -283,5 +283,6 @@ def evaluate_member(
     return result
 
 
-def _num_train(member_dir: paths.Path) -> int:
+def num_train(member_dir: paths.Path) -> int:
+    """The training examples a member was trained on (from its ``summary.json``)."""
     return int(json.loads((member_dir / "summary.json").read_text())["num_train_examples"])

@@ -33,8 +33,8 @@ from aejax.build.grid import Member, member, shape_groups
 from aejax.evaluation import disentanglement
 from aejax.evaluation.disentanglement._ground_truth import sample_codes, shapes_ground_truth
 from aejax.evaluation.disentanglement.unsupervised import gaussian_total_correlation
-from aejax.evaluation.parts.base import encode_all
-from aejax.sweep.run import done, run_groups
+from aejax.evaluation.parts.base import encode_all, representation_fn
+from aejax.sweep.run import done, num_train, run_groups
 
 # metric -> the value of compute_all's result a study row reports (higher is better for all)
 SCORES = {
@@ -86,23 +86,15 @@ def _sampled_representation(model, variables, seed: int, batch_size: int = 500):
     return fn
 
 
-def _mean_representation(model, variables, batch_size: int = 500):
-    def fn(x):
-        return encode_all(model, variables, np.asarray(x, np.float32), batch_size)["mean"]
-
-    return fn
-
-
 def score_member(m: Member, member_dir: paths.Path, variables: dict, test_ds, protocol) -> dict:
     """The member's six metrics on both representations and its total correlations; writes
     ``eval.json`` (``{"study": {...}, "metrics": {rep: {metric: {...}}}, "unsupervised": ...}``).
     Draws come from the member's seed."""
     start = time.perf_counter()
-    num_train = json.loads((member_dir / "summary.json").read_text())["num_train_examples"]
-    exp = build.build_experiment(m.config, test_ds.info.shape, num_train)
+    exp = build.build_experiment(m.config, test_ds.info.shape, num_train(member_dir))
     resolution = int(test_ds.info.shape[0])
     fns = {
-        "mean": _mean_representation(exp.model, variables),
+        "mean": representation_fn(exp.model, variables),
         "sampled": _sampled_representation(exp.model, variables, seed=exp.seed + 1),
     }
     metrics = {
